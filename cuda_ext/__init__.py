@@ -1,0 +1,1 @@
+"""nvc.cuda_ext"""

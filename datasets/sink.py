@@ -1,0 +1,62 @@
+"""write_video: one exit for frames, chosen by the path, always written atomically.
+
+- an existing folder, or a path without extension: frame_000000.png, ... (lossless)
+- .y4m / .yuv: 8-bit 4:2:0 converted by nvc.datasets.colour with info.colour (lossy in RGB)
+- .mkv: FFV1, lossless in RGB
+- .mp4: H.264, CRF 12 by default, or lossless in RGB (libx264rgb, qp 0) with lossless=True
+"""
+
+import os
+from collections.abc import Iterable, Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_file
+from .encode import write_ffv1, write_h264
+from .errors import VideoInputError
+from .pngdir import write_png_folder
+from .rawyuv import write_yuv
+from .video import VideoInfo
+from .y4m import write_y4m
+
+_SUBSAMPLED = (".y4m", ".yuv")
+
+
+def _checked(frames: Iterable[np.ndarray], info: VideoInfo, path: Path) -> Iterator[np.ndarray]:
+    """The frames, each verified to be uint8 RGB of the info's size; at least one."""
+    expected = (info.height, info.width, 3)
+    count = 0
+    for count, frame in enumerate(frames, 1):
+        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.shape != expected:
+            found = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
+            raise VideoInputError(f"{path}: frame {count - 1} is {found}, expected uint8 {expected}")
+        yield np.ascontiguousarray(frame)
+    if count == 0:
+        raise VideoInputError(f"{path}: no frames to write")
+
+
+def write_video(
+    path: str | os.PathLike[str], frames: Iterable[np.ndarray], info: VideoInfo, *, lossless: bool = False
+) -> None:
+    """Write H x W x 3 uint8 RGB frames (or a T x H x W x 3 clip) described by `info`.
+
+    Nothing appears under `path` unless every frame was written; info.frame_count is ignored.
+    lossless=True is refused for .y4m/.yuv, whose 4:2:0 samples cannot hold RGB exactly.
+    """
+    path = Path(path)
+    checked = _checked(frames, info, path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or not suffix:
+        if path.exists() and not path.is_dir():
+            raise VideoInputError(f"{path}: exists and is not a folder, cannot write PNG frames into it")
+        write_png_folder(path, checked)
+        return
+    if lossless and suffix in _SUBSAMPLED:
+        raise VideoInputError(f"{path}: 4:2:0 {suffix} cannot hold RGB losslessly; use .mkv, .mp4 or a PNG folder")
+    writers = {".y4m": write_y4m, ".yuv": write_yuv, ".mkv": write_ffv1, ".mp4": partial(write_h264, lossless=lossless)}
+    if suffix not in writers:
+        raise VideoInputError(f"{path}: cannot write {suffix} files; use .mp4, .mkv, .y4m, .yuv or a folder")
+    with atomic_file(path) as temporary:
+        writers[suffix](temporary, checked, info)

@@ -1,0 +1,221 @@
+"""Fit one group's network to its frames, quantization-aware, and return its integer symbols.
+
+The loss is ``MSE + lambda * bits / pixels``: the distortion sees the exact rounded weights
+(straight-through), the rate is a Laplace proxy of the symbols (or, for a group that starts from
+its predecessor, of their residual against the predecessor's symbols).  The last part of the
+schedule freezes the step sizes, so the grid the decoder uses is the grid that was trained.
+The best state by rate-distortion cost, measured on exactly rounded weights, is what is returned:
+NeRV-family fits can collapse mid-run, and a late collapse must not cost the group.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from .quant import TensorQuantizer
+
+__all__ = ["FitSettings", "FitEvent", "FitResult", "QuantizedTensor", "fit_group", "load_symbols", "psnr_from_mse"]
+
+PER_FRAME_PARAMETERS = ("embeddings",)
+
+
+@dataclass(frozen=True)
+class QuantizedTensor:
+    """A coded tensor: integer symbols and the step that dequantizes them (``w = q * step``)."""
+
+    symbols: torch.Tensor  # int64
+    step: float  # exactly representable as float32
+
+
+GroupSymbols = dict[str, QuantizedTensor]
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How hard to fit one group (derived from the preset and quality scale)."""
+
+    iterations: int = 600
+    batch_frames: int = 2
+    lr: float = 5e-3
+    step_lr: float = 2e-2
+    rate_lambda: float = 1e-4
+    final_fraction: float = 0.15
+    warmup_fraction: float = 0.05
+    eval_every: int = 25
+    patience: int = 8
+    grad_clip: float = 1.0
+    init_bits: int = 8
+
+
+@dataclass(frozen=True)
+class FitEvent:
+    """One evaluation during fitting, for progress bars and TensorBoard."""
+
+    iteration: int
+    total: int
+    psnr: float
+    bits: float
+    cost: float
+
+
+@dataclass(frozen=True)
+class FitResult:
+    symbols: GroupSymbols
+    psnr: float  # on the exactly rounded network, whole-frame render
+    iterations: int
+    seconds: float
+
+
+def psnr_from_mse(mse: float) -> float:
+    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def load_symbols(model: nn.Module, symbols: Mapping[str, QuantizedTensor]) -> None:
+    """Set the model's parameters to their dequantized values (what the decoder computes)."""
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, coded in symbols.items():
+            params[name].copy_(dequantize(coded))
+
+
+def dequantize(coded: QuantizedTensor) -> torch.Tensor:
+    return coded.symbols.to(torch.float32) * torch.tensor(coded.step, dtype=torch.float32)
+
+
+def fit_group(
+    model: nn.Module,
+    frames: torch.Tensor,
+    settings: FitSettings,
+    reference: Mapping[str, QuantizedTensor] | None = None,
+    on_eval: Callable[[FitEvent], None] | None = None,
+) -> FitResult:
+    """Fit ``model`` to ``frames`` (N, 3, H, W) in [0, 1] and return its quantized state.
+
+    With a ``reference`` (the previous group's symbols) the shared network starts from it, keeps
+    its step sizes (so residuals land on the same grid) and pays rate only for the residual.
+    """
+    start = time.perf_counter()
+    _init_from_reference(model, reference)
+    params = dict(model.named_parameters())
+    quantizers = {name: TensorQuantizer(_initial_step(p, settings.init_bits)) for name, p in params.items()}
+    ref_symbols: dict[str, torch.Tensor] = {}
+    for name, q in quantizers.items():
+        if reference is not None and name not in PER_FRAME_PARAMETERS:
+            q.log_step.data.fill_(math.log(reference[name].step))
+            q.log_step.requires_grad_(False)
+            ref_symbols[name] = reference[name].symbols.to(torch.float32)
+
+    optimizer = torch.optim.Adam(
+        [
+            {"params": list(params.values()), "lr": settings.lr},
+            {"params": [q.log_step for q in quantizers.values() if q.log_step.requires_grad], "lr": settings.step_lr},
+        ]
+    )
+    pixels = frames.shape[0] * frames.shape[-2] * frames.shape[-1]
+    total = settings.iterations
+    freeze_at = int(total * (1 - settings.final_fraction))
+    warmup = max(1, int(total * settings.warmup_fraction))
+    base_lrs = [g["lr"] for g in optimizer.param_groups]
+    order = torch.randperm(frames.shape[0])
+    cursor = 0
+    best_cost, best_state, best_psnr, stale, done = math.inf, None, 0.0, 0, 0
+
+    def quantized_params() -> dict[str, torch.Tensor]:
+        return {name: quantizers[name].fake_quantize(p) for name, p in params.items()}
+
+    for iteration in range(total):
+        scale = (iteration + 1) / warmup if iteration < warmup else 0.5 * (1 + math.cos(math.pi * iteration / total))
+        for group, base in zip(optimizer.param_groups, base_lrs):
+            group["lr"] = base * scale
+        if iteration == freeze_at:
+            for q in quantizers.values():
+                q.log_step.requires_grad_(False)
+        if cursor + settings.batch_frames > len(order):
+            order, cursor = torch.randperm(frames.shape[0]), 0
+        batch = order[cursor : cursor + settings.batch_frames]
+        cursor += settings.batch_frames
+
+        out = functional_call(model, quantized_params(), (batch,))
+        mse = torch.mean((out - frames[batch]) ** 2)
+        bits = sum(quantizers[n].rate_bits(p, ref_symbols.get(n)) for n, p in params.items())
+        loss = mse + settings.rate_lambda * bits / pixels
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(params.values()), settings.grad_clip)
+        optimizer.step()
+        done = iteration + 1
+
+        if done % settings.eval_every == 0 or done == total:
+            psnr, est_bits = _evaluate(model, quantized_params, quantizers, params, ref_symbols, frames)
+            cost = 10 ** (-psnr / 10) + settings.rate_lambda * est_bits / pixels
+            if on_eval is not None:
+                on_eval(FitEvent(done, total, psnr, est_bits, cost))
+            if cost < best_cost:
+                best_cost, best_psnr, stale = cost, psnr, 0
+                best_state = _snapshot(params, quantizers)
+            else:
+                stale += 1
+                if stale >= settings.patience and done >= freeze_at:
+                    break
+
+    assert best_state is not None
+    return FitResult(best_state, best_psnr, done, time.perf_counter() - start)
+
+
+def _initial_step(p: torch.Tensor, bits: int) -> float:
+    return float(p.detach().abs().max().clamp(min=1e-4)) / (2 ** (bits - 1) - 1)
+
+
+def _init_from_reference(model: nn.Module, reference: Mapping[str, QuantizedTensor] | None) -> None:
+    if reference is None:
+        return
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, p in params.items():
+            values = dequantize(reference[name])
+            if name in PER_FRAME_PARAMETERS:
+                reps = -(-p.shape[0] // values.shape[0])
+                values = values.repeat(reps, *([1] * (values.dim() - 1)))[: p.shape[0]]
+            p.copy_(values)
+
+
+@torch.no_grad()
+def _evaluate(model, quantized_params, quantizers, params, ref_symbols, frames) -> tuple[float, float]:
+    """Exact-rounding PSNR over the whole group, and a noise-free rate estimate."""
+    qparams = quantized_params()
+    sq_err = 0.0
+    for start in range(0, frames.shape[0], 4):
+        idx = torch.arange(start, min(start + 4, frames.shape[0]))
+        out = functional_call(model, qparams, (idx,))
+        sq_err += float(torch.sum((out - frames[idx]) ** 2))
+    mse = sq_err / frames.numel()
+    bits = 0.0
+    for name, p in params.items():
+        symbols = quantizers[name].symbols(p).to(torch.float32)
+        if name in ref_symbols:
+            symbols = symbols - ref_symbols[name]
+        bits += float(_entropy_bits(symbols))
+    return psnr_from_mse(mse), bits
+
+
+def _entropy_bits(symbols: torch.Tensor) -> float:
+    """Empirical zeroth-order entropy of the symbols, in bits (what a histogram coder achieves)."""
+    _, counts = torch.unique(symbols, return_counts=True)
+    probs = counts.to(torch.float64) / symbols.numel()
+    return float(-(counts * torch.log2(probs)).sum())
+
+
+def _snapshot(params: dict[str, torch.Tensor], quantizers: dict[str, TensorQuantizer]) -> GroupSymbols:
+    snapshot = {}
+    for name, p in params.items():
+        q = quantizers[name]
+        step = float(q.step.detach().to(torch.float32))
+        snapshot[name] = QuantizedTensor(q.symbols(p).clone(), step)
+    return snapshot

@@ -1,0 +1,247 @@
+"""HNeRV-style frame decoder with NeRV++ separable residual blocks and a bilinear skip.
+
+A frame is rendered from a tiny per-frame embedding ``(C_e, h0, w0)``:
+
+    embedding -> 1x1 stem -> [conv(k) -> PixelShuffle(r) -> act -> separable residual block] x S
+              -> 3x3 head -> + bilinear(skip 1x1 conv of the features entering the last stages)
+
+The first ``S - tiled_stages`` stages are cheap (low resolution) and run on the whole frame.  The
+last ``tiled_stages`` stages run either on the whole frame (fitting) or tile by tile with a halo
+(decoding), so decode memory depends on the tile size, not on the frame size.  Tiles reproduce the
+whole-frame result exactly: before every spatial convolution, positions outside the frame are set
+to zero, which is what the whole-frame convolution's zero padding sees.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["HNeRVConfig", "HNeRV", "Window"]
+
+_ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
+MAX_CHANNELS = 1024
+MAX_STAGES = 8
+MAX_STRIDE = 8
+MAX_KERNEL = 7
+
+
+@dataclass(frozen=True)
+class HNeRVConfig:
+    """Architecture of the per-group decoder network (stored in the bitstream header)."""
+
+    embed_channels: int = 16
+    stem_channels: int = 64
+    strides: tuple[int, ...] = (5, 4, 2, 2, 2)
+    channels: tuple[int, ...] = (64, 48, 32, 24, 16)
+    kernels: tuple[int, ...] = (1, 3, 3, 3, 3)
+    block_kernel: int = 3
+    tiled_stages: int = 2
+    activation: str = "gelu"
+
+    def __post_init__(self) -> None:
+        stages = len(self.strides)
+        if not 1 <= stages <= MAX_STAGES:
+            raise ValueError(f"strides: between 1 and {MAX_STAGES} stages required, got {stages}")
+        if len(self.channels) != stages or len(self.kernels) != stages:
+            raise ValueError("strides, channels and kernels must have one entry per stage")
+        if not all(1 <= s <= MAX_STRIDE for s in self.strides):
+            raise ValueError(f"strides must lie in 1..{MAX_STRIDE}")
+        widths = (self.embed_channels, self.stem_channels, *self.channels)
+        if not all(1 <= c <= MAX_CHANNELS for c in widths):
+            raise ValueError(f"channel counts must lie in 1..{MAX_CHANNELS}")
+        for k in (*self.kernels, self.block_kernel):
+            if not (1 <= k <= MAX_KERNEL and k % 2 == 1):
+                raise ValueError(f"kernels must be odd and at most {MAX_KERNEL}, got {k}")
+        if not 1 <= self.tiled_stages <= stages:
+            raise ValueError(f"tiled_stages must lie in 1..{stages}")
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}")
+
+    @property
+    def total_stride(self) -> int:
+        return math.prod(self.strides)
+
+    @property
+    def tiled_stride(self) -> int:
+        """Upsampling factor between the tile boundary features and the output frame."""
+        return math.prod(self.strides[-self.tiled_stages :])
+
+    def embed_grid(self, height: int, width: int) -> tuple[int, int]:
+        """Embedding size for a frame: the frame is padded up to a multiple of the total stride."""
+        s = self.total_stride
+        return -(-height // s), -(-width // s)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a crop sits in the full (padded) feature map of its resolution."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def scaled(self, r: int) -> "Window":
+        return Window(self.top * r, self.left * r, self.height * r, self.width * r)
+
+
+def zero_outside(x: torch.Tensor, window: Window | None) -> torch.Tensor:
+    """Zero the positions of a crop that lie outside the frame (what conv zero padding sees)."""
+    if window is None:
+        return x
+    h, w = x.shape[-2:]
+    r0 = min(max(0, -window.top), h)
+    r1 = max(r0, min(h, window.height - window.top))
+    c0 = min(max(0, -window.left), w)
+    c1 = max(c0, min(w, window.width - window.left))
+    if (r0, r1, c0, c1) == (0, h, 0, w):
+        return x
+    return F.pad(x[..., r0:r1, c0:c1], (c0, w - c1, r0, h - r1))
+
+
+class SeparableResidual(nn.Module):
+    """NeRV++ residual block: x + pointwise(act(depthwise_k(x)))."""
+
+    def __init__(self, channels: int, kernel: int, activation: type[nn.Module]) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(channels, channels, kernel, padding=kernel // 2, groups=channels)
+        self.pointwise = nn.Conv2d(channels, channels, 1)
+        self.act = activation()
+
+    def forward(self, x: torch.Tensor, window: Window | None = None) -> torch.Tensor:
+        return x + self.pointwise(self.act(self.depthwise(zero_outside(x, window))))
+
+
+class UpStage(nn.Module):
+    """conv(k) -> PixelShuffle(r) -> act -> separable residual block."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, kernel: int, block_kernel: int,
+                 activation: type[nn.Module]) -> None:
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(c_in, c_out * stride * stride, kernel, padding=kernel // 2)
+        self.shuffle = nn.PixelShuffle(stride)
+        self.act = activation()
+        self.block = SeparableResidual(c_out, block_kernel, activation)
+
+    def forward(self, x: torch.Tensor, window: Window | None = None) -> torch.Tensor:
+        x = self.act(self.shuffle(self.conv(zero_outside(x, window))))
+        return self.block(x, None if window is None else window.scaled(self.stride))
+
+    def halo(self) -> float:
+        """Input-resolution pixels this stage reads beyond its output (conv + block)."""
+        return self.conv.kernel_size[0] // 2 + (self.block.depthwise.kernel_size[0] // 2) / self.stride
+
+
+class HNeRV(nn.Module):
+    """The decoder network of one group.
+
+    Args:
+        config: architecture.
+        height, width: frame size; the network renders the padded frame and crops.
+        num_frames: number of per-frame embeddings this group holds.
+    """
+
+    def __init__(self, config: HNeRVConfig, height: int, width: int, num_frames: int) -> None:
+        super().__init__()
+        self.config = config
+        self.height, self.width = height, width
+        act = _ACTIVATIONS[config.activation]
+        h0, w0 = config.embed_grid(height, width)
+        self.embeddings = nn.Parameter(torch.randn(num_frames, config.embed_channels, h0, w0) * 0.5)
+        self.stem = nn.Conv2d(config.embed_channels, config.stem_channels, 1)
+        widths = (config.stem_channels, *config.channels)
+        self.stages = nn.ModuleList(
+            UpStage(widths[i], widths[i + 1], s, k, config.block_kernel, act)
+            for i, (s, k) in enumerate(zip(config.strides, config.kernels))
+        )
+        boundary_width = widths[len(config.strides) - config.tiled_stages]
+        self.skip = nn.Conv2d(boundary_width, 3, 1)
+        self.head = nn.Conv2d(config.channels[-1], 3, 3, padding=1)
+
+    @property
+    def num_frames(self) -> int:
+        return self.embeddings.shape[0]
+
+    @property
+    def _split(self) -> int:
+        return len(self.stages) - self.config.tiled_stages
+
+    def boundary_features(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """Run the untiled low-resolution stages on whole frames."""
+        x = self.stem(embeddings)
+        for stage in self.stages[: self._split]:
+            x = stage(x)
+        return x
+
+    def tiled_part(self, x: torch.Tensor, window: Window | None) -> torch.Tensor:
+        """Run the high-resolution stages and the head on a (cropped) boundary feature map."""
+        for stage in self.stages[self._split :]:
+            x = stage(x, window)
+            window = None if window is None else window.scaled(stage.stride)
+        return self.head(zero_outside(x, window))
+
+    def forward(self, frame_indices: torch.Tensor) -> torch.Tensor:
+        """Whole-frame render of the given frames of this group, cropped to the frame size."""
+        feats = self.boundary_features(self.embeddings[frame_indices])
+        r = self.config.tiled_stride
+        skip = F.interpolate(self.skip(feats), scale_factor=r, mode="bilinear", align_corners=False)
+        out = self.tiled_part(feats, None) + skip + 0.5
+        return out[..., : self.height, : self.width]
+
+    def halo(self) -> int:
+        """Boundary-resolution pixels of context a tile needs on each side."""
+        total, scale = 0.0, 1
+        for stage in self.stages[self._split :]:
+            total += stage.halo() / scale
+            scale *= stage.stride
+        total += 1 / scale  # the 3x3 head
+        return math.ceil(total)
+
+    def tiles(self, tile: int) -> Iterator[tuple[int, int, int, int]]:
+        """Tiles (top, left, rows, cols) in boundary-resolution pixels covering the visible frame."""
+        r = self.config.tiled_stride
+        rows, cols = -(-self.height // r), -(-self.width // r)
+        step = max(1, tile // r)
+        for top in range(0, rows, step):
+            for left in range(0, cols, step):
+                yield top, left, min(step, rows - top), min(step, cols - left)
+
+    @torch.inference_mode()
+    def render_tiled(self, frame_index: int, tile: int) -> torch.Tensor:
+        """Render one frame tile by tile; returns (3, H, W) float in [0, 1] before rounding."""
+        feats = self.boundary_features(self.embeddings[frame_index : frame_index + 1])
+        skip_lr = self.skip(feats)
+        hb, wb = feats.shape[-2:]
+        halo, r = self.halo(), self.config.tiled_stride
+        padded = F.pad(feats, (halo, halo, halo, halo))
+        out = torch.empty(3, self.height, self.width, dtype=feats.dtype)
+        for top, left, rows, cols in self.tiles(tile):
+            crop = padded[..., top : top + rows + 2 * halo, left : left + cols + 2 * halo]
+            window = Window(top - halo, left - halo, hb, wb)
+            body = self.tiled_part(crop, window)[..., halo * r : (halo + rows) * r, halo * r : (halo + cols) * r]
+            skip = _bilinear_crop(skip_lr, top, left, rows, cols, r)
+            y0, x0 = top * r, left * r
+            y1, x1 = min(y0 + rows * r, self.height), min(x0 + cols * r, self.width)
+            out[:, y0:y1, x0:x1] = (body + skip + 0.5)[0, :, : y1 - y0, : x1 - x0]
+        return out
+
+
+def _bilinear_crop(low: torch.Tensor, top: int, left: int, rows: int, cols: int, r: int) -> torch.Tensor:
+    """Bilinear x r upsampling of a crop, equal to the same region of the whole-map upsampling.
+
+    A one-pixel ring, clamped at the map's edges like ``F.interpolate`` does, gives every output
+    pixel of the crop the same two neighbours it has in the whole map.
+    """
+    h, w = low.shape[-2:]
+    ys = torch.arange(top - 1, top + rows + 1).clamp(0, h - 1)
+    xs = torch.arange(left - 1, left + cols + 1).clamp(0, w - 1)
+    ring = low[..., ys[:, None], xs[None, :]]
+    up = F.interpolate(ring, size=((rows + 2) * r, (cols + 2) * r), mode="bilinear", align_corners=False)
+    return up[..., r : (rows + 1) * r, r : (cols + 1) * r]
