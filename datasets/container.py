@@ -119,8 +119,8 @@ def open_container(path: Path, request: ReadRequest) -> AvSource:
         stream = _video_stream(container, path)
         first = next(islice(container.decode(stream), request.seek, None), None)
         if first is None:
-            reason = "contains no decodable video frames" if request.seek == 0 else f"has fewer than {request.seek + 1} frames"
-            raise VideoInputError(f"{path}: {reason}")
+            missing = "no decodable video frames" if request.seek == 0 else f"fewer than {request.seek + 1} frames"
+            raise VideoInputError(f"{path}: has {missing}")
         request.expect(path, first.width, first.height, first.format.name)
         fps = request.fps or stream.average_rate or stream.guessed_rate
         if not fps:

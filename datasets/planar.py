@@ -29,17 +29,14 @@ def _split(buffer: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.
 def read_yuv420_frames(
     path: Path, offsets: Iterable[int], width: int, height: int, colour: ColourInfo
 ) -> Iterator[np.ndarray]:
-    """RGB frames whose 4:2:0 payloads start at `offsets`, read through a memory map.
+    """RGB frames whose 4:2:0 payloads start at `offsets`, each read through its own memory map.
 
-    The map only pages in what is read, so a multi-gigabyte sequence never sits in memory.
+    Only one frame is mapped at a time, so a multi-gigabyte sequence never sits in memory.
     """
     frame_bytes = yuv420_frame_bytes(width, height)
-    mapped = np.memmap(path, dtype=np.uint8, mode="r")
-    try:
-        for offset in offsets:
-            yield yuv420_to_rgb(*_split(mapped[offset : offset + frame_bytes], width, height), colour)
-    finally:
-        del mapped
+    for offset in offsets:
+        payload = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(frame_bytes,))
+        yield yuv420_to_rgb(*_split(payload, width, height), colour)
 
 
 def yuv420_payloads(frames: Iterable[np.ndarray], colour: ColourInfo) -> Iterator[bytes]:

@@ -41,7 +41,10 @@ class PngFolderSource:
         for file in self.files:
             frame = read_image(file)
             if frame.shape != expected:
-                raise VideoInputError(f"{file}: is {frame.shape[1]}x{frame.shape[0]}, the folder's first frame is {self.info.width}x{self.info.height}")
+                raise VideoInputError(
+                    f"{file}: is {frame.shape[1]}x{frame.shape[0]}, the folder's first frame is "
+                    f"{self.info.width}x{self.info.height}"
+                )
             yield frame
 
 
@@ -52,7 +55,8 @@ def open_png_folder(path: Path, request: ReadRequest) -> PngFolderSource:
     selected = tuple(files[window.start : window.stop])
     first = read_image(selected[0])
     request.expect(path, first.shape[1], first.shape[0], "rgb24")
-    info = VideoInfo(first.shape[1], first.shape[0], request.fps or DEFAULT_FPS, len(selected), request.colour or ColourInfo())
+    colour = request.colour or ColourInfo()
+    info = VideoInfo(first.shape[1], first.shape[0], request.fps or DEFAULT_FPS, len(selected), colour)
     return PngFolderSource(path, info, selected)
 
 

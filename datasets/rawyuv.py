@@ -68,21 +68,19 @@ def open_raw_yuv(path: Path, request: ReadRequest) -> RawYuvSource:
     size = request.input_res or named_size
     if size is None:
         raise VideoInputError(f"{path}: frame size unknown; name it like clip_352x288.yuv or pass input_res")
-    check_size(*size, path)
-    info = VideoInfo(size[0], size[1], request.fps or named_fps or DEFAULT_FPS, colour=request.colour or ColourInfo())
-    frame_bytes = yuv420_frame_bytes(info.width, info.height)
+    width, height = size
+    check_size(width, height, path)
+    frame_bytes = yuv420_frame_bytes(width, height)
     file_bytes = path.stat().st_size
     if file_bytes % frame_bytes:
         raise VideoInputError(
-            f"{path}: {file_bytes} bytes is not a whole number of {info.width}x{info.height} "
+            f"{path}: {file_bytes} bytes is not a whole number of {width}x{height} "
             f"yuv420p frames ({frame_bytes} bytes each)"
         )
     window = request.window(path, file_bytes // frame_bytes)
-    return RawYuvSource(
-        path,
-        VideoInfo(info.width, info.height, info.fps, len(window), info.colour),
-        range(window.start * frame_bytes, window.stop * frame_bytes, frame_bytes),
-    )
+    fps = request.fps or named_fps or DEFAULT_FPS
+    info = VideoInfo(width, height, fps, len(window), request.colour or ColourInfo())
+    return RawYuvSource(path, info, range(window.start * frame_bytes, window.stop * frame_bytes, frame_bytes))
 
 
 def write_yuv(path: Path, frames: Iterable[np.ndarray], info: VideoInfo) -> None:

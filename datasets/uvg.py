@@ -15,8 +15,7 @@ from .colour import ColourInfo
 from .crop import centre_crop
 from .errors import VideoInputError
 from .planar import yuv420_frame_bytes
-from .rawyuv import open_raw_yuv
-from .request import ReadRequest
+from .source import open_video
 from .video import VideoSource
 
 UVG_WIDTH, UVG_HEIGHT = 1920, 1080
@@ -38,7 +37,7 @@ _FILE_STEMS = {"ReadySetGo": "ReadySteadyGo"}
 
 def uvg_filename(name: str) -> str:
     """The raw file a UVG sequence unpacks as."""
-    return f"{_FILE_STEMS.get(name, name)}_{UVG_WIDTH}x{UVG_HEIGHT}_120fps_420_8bit_YUV.yuv"
+    return f"{_FILE_STEMS.get(name, name)}_{UVG_WIDTH}x{UVG_HEIGHT}_{UVG_FPS}fps_420_8bit_YUV.yuv"
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,9 @@ class UvgSequence:
 
     def open(self, *, crop: tuple[int, int] | None = None, max_frames: int | None = None) -> VideoSource:
         """Stream RGB frames (BT.709 limited), optionally centre-cropped to crop=(width, height), e.g. HNERV_CROP."""
-        request = ReadRequest(
-            input_res=(self.width, self.height), fps=self.fps, colour=ColourInfo(), max_frames=max_frames
+        source = open_video(
+            self.path, input_res=(self.width, self.height), fps=self.fps, colour=ColourInfo(), max_frames=max_frames
         )
-        source = open_raw_yuv(self.path, request)
         return source if crop is None else centre_crop(source, *crop)
 
 
@@ -77,6 +75,6 @@ def find_uvg(folder: str | Path) -> list[UvgSequence]:
         expected = frames * yuv420_frame_bytes(UVG_WIDTH, UVG_HEIGHT)
         size = matches[0].stat().st_size
         if size != expected:
-            raise VideoInputError(f"{matches[0]}: {size} bytes, expected {expected} ({frames} frames of 1920x1080 yuv420p)")
+            raise VideoInputError(f"{matches[0]}: {size} bytes, expected {expected} ({frames} frames of 1920x1080)")
         found.append(UvgSequence(name, matches[0], frames))
     return found

@@ -115,7 +115,8 @@ def open_y4m(path: Path, request: ReadRequest) -> Y4mSource:
         width, height, fps, full_range = _parse_header(line, path)
         check_size(width, height, path)
         request.expect(path, width, height, "yuv420p")
-        if fps is None and request.fps is None:
+        fps = request.fps or fps
+        if fps is None:
             raise VideoInputError(f"{path}: y4m header has no frame rate F; pass fps")
         limit = None if request.max_frames is None else request.seek + request.max_frames
         offsets = _payload_offsets(data, first, yuv420_frame_bytes(width, height), limit, path)
@@ -123,7 +124,7 @@ def open_y4m(path: Path, request: ReadRequest) -> Y4mSource:
         del data
     window = request.window(path, len(offsets))
     colour = request.colour or ColourInfo(full_range=full_range)
-    info = VideoInfo(width, height, request.fps or fps, len(window), colour)  # type: ignore[arg-type]
+    info = VideoInfo(width, height, fps, len(window), colour)
     return Y4mSource(path, info, tuple(offsets[window.start : window.stop]))
 
 
@@ -131,7 +132,7 @@ def write_y4m(path: Path, frames: Iterable[np.ndarray], info: VideoInfo) -> None
     """A C420jpeg .y4m of the RGB frames, converted with info.colour."""
     colour_range = "FULL" if info.colour.full_range else "LIMITED"
     header = (
-        f"YUV4MPEG2 W{info.width} H{info.height} F{info.fps.numerator}:{info.fps.denominator} "
+        f"{MAGIC.decode()} W{info.width} H{info.height} F{info.fps.numerator}:{info.fps.denominator} "
         f"Ip A1:1 C420jpeg XCOLORRANGE={colour_range}\n"
     )
     with open(path, "wb") as out:

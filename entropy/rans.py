@@ -19,10 +19,13 @@ The CRC is needed because an entropy coder has almost no redundancy: about
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import operator
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -44,8 +47,23 @@ _DECODER_READ_MARGIN = 16
 """Bytes beyond 4 per symbol: the 8-byte initial state plus slack."""
 
 
+@functools.cache
 def _ans() -> ModuleType:
-    """compressai takes seconds to import (it pulls in torch), so pay that only when coding."""
+    """compressai's rANS extension, loaded on its own.
+
+    ``import compressai`` pulls in torchvision and every model (about 4.6 s); the rANS coder is a
+    self-contained extension module, so it is loaded straight from compressai's folder.
+    """
+    spec = importlib.util.find_spec("compressai")
+    folders = spec.submodule_search_locations if spec is not None else None
+    for folder in folders or ():
+        for library in sorted(Path(folder).glob("ans.*")):
+            if library.suffix in (".so", ".pyd"):
+                ext_spec = importlib.util.spec_from_file_location("compressai.ans", library)
+                if ext_spec is not None and ext_spec.loader is not None:
+                    module = importlib.util.module_from_spec(ext_spec)
+                    ext_spec.loader.exec_module(module)
+                    return module
     from compressai import ans
 
     return ans

@@ -1,1 +1,24 @@
-"""nvc.models"""
+"""nvc.models: decoder architectures, quantization-aware fitting of one group, tiled rendering.
+
+Knows tensors, nothing of files: the codec hands it frames and gets integer symbols back.
+"""
+
+from .fit import FitEvent, FitResult, FitSettings, QuantizedTensor, fit_group, load_symbols, psnr_from_mse
+from .hnerv import HNeRV, HNeRVConfig
+from .registry import ARCHITECTURES, config_from_dict, config_to_dict, get_architecture
+
+__all__ = [
+    "ARCHITECTURES",
+    "FitEvent",
+    "FitResult",
+    "FitSettings",
+    "HNeRV",
+    "HNeRVConfig",
+    "QuantizedTensor",
+    "config_from_dict",
+    "config_to_dict",
+    "fit_group",
+    "get_architecture",
+    "load_symbols",
+    "psnr_from_mse",
+]

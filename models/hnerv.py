@@ -77,6 +77,28 @@ class HNeRVConfig:
         s = self.total_stride
         return -(-height // s), -(-width // s)
 
+    def parameter_shapes(self, height: int, width: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every parameter of :class:`HNeRV`, in its order, without building it.
+
+        The decoder checks a file's tensors against these before allocating anything.
+        """
+        h0, w0 = self.embed_grid(height, width)
+        shapes: dict[str, tuple[int, ...]] = {"embeddings": (num_frames, self.embed_channels, h0, w0)}
+        shapes.update(_conv("stem", self.embed_channels, self.stem_channels, 1))
+        widths = (self.stem_channels, *self.channels)
+        for i, (s, k) in enumerate(zip(self.strides, self.kernels)):
+            c_in, c_out = widths[i], widths[i + 1]
+            shapes.update(_conv(f"stages.{i}.conv", c_in, c_out * s * s, k))
+            shapes.update(_conv(f"stages.{i}.block.depthwise", 1, c_out, self.block_kernel))
+            shapes.update(_conv(f"stages.{i}.block.pointwise", c_out, c_out, 1))
+        shapes.update(_conv("skip", widths[len(self.strides) - self.tiled_stages], 3, 1))
+        shapes.update(_conv("head", self.channels[-1], 3, 3))
+        return shapes
+
+
+def _conv(name: str, c_in: int, c_out: int, kernel: int) -> dict[str, tuple[int, ...]]:
+    return {f"{name}.weight": (c_out, c_in, kernel, kernel), f"{name}.bias": (c_out,)}
+
 
 @dataclass(frozen=True)
 class Window:

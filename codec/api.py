@@ -1,0 +1,220 @@
+"""The library API: ``nvc.encode``, ``nvc.decode`` and ``nvc.open``.
+
+Sources can be paths (anything ``nvc.datasets.open_video`` reads), numpy arrays, torch tensors or
+iterators of frames, so a pipeline can encode frames it already holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Iterator, overload
+
+import numpy as np
+import torch
+
+from nvc.datasets import VideoInfo, VideoInputError, open_video
+from nvc.datasets.colour import ColourInfo
+
+from .bitstream import Bitstream
+from .config import CodecConfig, EncoderInfo, VideoHeader
+from .container import FORMAT_VERSION
+from .decoder import Decoder
+from .encoder import EncodeOptions, EncodeReport, encode_video
+from .errors import InputError, UsageError
+
+__all__ = ["encode", "decode", "open", "VideoFile", "FileInfo"]
+
+_open = open
+
+
+def encode(
+    source: str | Path | np.ndarray | torch.Tensor | Iterable[Any],
+    dest: str | Path,
+    *,
+    fps: Fraction | int | None = None,
+    frames: int | None = None,
+    seek: int = 0,
+    input_res: tuple[int, int] | None = None,
+    colour: ColourInfo | None = None,
+    recon: Any = None,
+    **options: Any,
+) -> EncodeReport:
+    """Encode a video into an .nvc file.
+
+    Args:
+        source: a video path; a (T, H, W, 3) uint8 array or tensor; or an iterator of frames
+            (uint8 H x W x 3 arrays, tensors, or PyAV ``VideoFrame`` objects).
+        dest: the output file (written atomically).
+        fps: frame rate for arrays and iterators (default 30), or for raw ``.yuv`` files.
+        frames: encode at most this many frames; ``seek``: skip this many first.
+        input_res: (width, height) of a raw ``.yuv`` file.
+        colour: colour matrix/range of the source, when the file does not say.
+        recon: optional callable receiving every reconstructed frame.
+        **options: fields of :class:`EncodeOptions` (preset, quality, group_size, key_interval,
+            seed, device, tile, progress, logdir).
+
+    Returns:
+        An :class:`EncodeReport` (bytes, bpp, PSNR, per-group statistics).
+    """
+    try:
+        encode_options = EncodeOptions(**options)
+    except TypeError as exc:
+        raise UsageError(str(exc)) from None
+    frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res, colour=colour)
+    return encode_video(frame_iter, info, dest, encode_options, recon=recon)
+
+
+def _frames_and_info(source: Any, *, fps, frames, seek, input_res, colour) -> tuple[Iterator[np.ndarray], VideoInfo]:
+    if frames is not None and frames < 1:
+        raise UsageError(f"frame limit must be at least 1, got {frames}")
+    if seek < 0:
+        raise UsageError(f"seek must be at least 0, got {seek}")
+    if isinstance(source, (str, Path)):
+        try:
+            video = open_video(source, input_res=input_res, fps=None if fps is None else Fraction(fps),
+                               max_frames=frames, seek=seek, colour=colour)
+            return _guarded(iter(video)), video.info
+        except VideoInputError as exc:
+            raise InputError(str(exc)) from None
+    stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
+    first = next(stream, None)
+    if first is None:
+        raise InputError("the input holds no frames")
+    height, width = first.shape[:2]
+    info = VideoInfo(width, height, Fraction(fps or 30), None, colour or ColourInfo())
+    return itertools.chain([first], stream), info
+
+
+def _iterate(source: Any) -> Iterable[Any]:
+    if isinstance(source, torch.Tensor):
+        source = source.detach().cpu().numpy()
+    if isinstance(source, np.ndarray):
+        if source.ndim != 4 or source.shape[-1] != 3:
+            raise InputError(f"a frame array must be (T, H, W, 3), got shape {source.shape}")
+        return iter(source)
+    try:
+        return iter(source)
+    except TypeError:
+        raise InputError(f"cannot read frames from a {type(source).__name__}") from None
+
+
+def _as_frame(frame: Any) -> np.ndarray:
+    """Accept uint8 arrays and tensors (H, W, 3) and PyAV frames."""
+    if hasattr(frame, "to_ndarray"):
+        frame = frame.to_ndarray(format="rgb24")
+    if isinstance(frame, torch.Tensor):
+        frame = frame.detach().cpu().numpy()
+    if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3):
+        raise InputError(f"frames must be uint8 (H, W, 3), got {getattr(frame, 'dtype', type(frame).__name__)} "
+                         f"{getattr(frame, 'shape', '')}")
+    return frame
+
+
+def _guarded(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Turn a reader's failure midway through the file into the codec's input error."""
+    try:
+        yield from frames
+    except VideoInputError as exc:
+        raise InputError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What ``nvc info`` shows about a file."""
+
+    format_version: int
+    width: int
+    height: int
+    fps: Fraction
+    frames: int
+    groups: int
+    key_groups: int
+    config: CodecConfig
+    encoder: EncoderInfo
+    file_bytes: int
+    header_bytes: int
+    group_bytes: int
+    colour_matrix: str
+    full_range: bool
+
+    @property
+    def bpp(self) -> float:
+        return self.file_bytes * 8 / (self.width * self.height * self.frames)
+
+    @classmethod
+    def of(cls, bitstream: Bitstream) -> "FileInfo":
+        header: VideoHeader = bitstream.header
+        return cls(FORMAT_VERSION, header.width, header.height, header.fps, header.frame_count,
+                   len(bitstream.groups), sum(g.key for g in bitstream.groups), bitstream.config,
+                   bitstream.encoder, bitstream.size, bitstream.groups[0].chunk.offset, bitstream.group_bytes,
+                   header.colour_matrix, header.full_range)
+
+
+class VideoFile:
+    """An opened .nvc file: ``len()``, ``info``, and frames by index or slice."""
+
+    def __init__(self, source: str | Path | BinaryIO) -> None:
+        self._decoder = Decoder(source)
+        self.info = FileInfo.of(self._decoder.bitstream)
+
+    def __len__(self) -> int:
+        return self._decoder.frame_count
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return list(self._decoder.frames(start, stop))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} outside 0..{len(self) - 1}")
+        return next(self._decoder.frames(index, index + 1))
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Iterate frames ``start <= t < stop`` (uint8 H x W x 3)."""
+        return self._decoder.frames(start, stop)
+
+    def close(self) -> None:
+        self._decoder.close()
+
+    def __enter__(self) -> "VideoFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open(source: str | Path | BinaryIO) -> VideoFile:  # noqa: A001 - mirrors the builtin on purpose
+    """Open an .nvc file for random access."""
+    return VideoFile(source)
+
+
+def decode(source: str | Path | BinaryIO, frames: range | tuple[int, int] | None = None,
+           as_tensor: bool = False) -> Iterator[np.ndarray | torch.Tensor]:
+    """Decode an .nvc file lazily.
+
+    Args:
+        source: path or binary stream.
+        frames: a ``range`` or ``(start, stop)`` of frame indices; all frames when None.
+        as_tensor: yield (3, H, W) uint8 torch tensors instead of (H, W, 3) numpy arrays.
+    """
+    video = VideoFile(source)
+    start, stop = (0, None) if frames is None else (frames.start, frames.stop) if isinstance(frames, range) \
+        else frames
+
+    def generate() -> Iterator[np.ndarray | torch.Tensor]:
+        with video:
+            for frame in video.frames(start, stop):
+                yield torch.from_numpy(frame).permute(2, 0, 1) if as_tensor else frame
+
+    return generate()

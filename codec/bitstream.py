@@ -1,0 +1,164 @@
+"""The chunks of an .nvc file: HEAD, GRUP (one per group), INDX and IEND (docs/FORMAT.md).
+
+:class:`BitstreamWriter` appends them; :class:`Bitstream` opens a file, validates its structure
+(every group present once, in order, matching the index) and hands out group payloads on demand,
+so decoding a frame range reads only the chunks it needs.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import BinaryIO
+
+from .config import CodecConfig, EncoderInfo, VideoHeader, config_from_json, config_to_json
+from .container import ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
+from .errors import BitstreamError
+
+__all__ = ["GroupRef", "BitstreamWriter", "Bitstream"]
+
+_HEAD = struct.Struct("<IIIIIBBI")
+_GROUP = struct.Struct("<IIIB")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_MATRICES = ("bt709", "bt601")
+KEY_FLAG = 1
+MAX_GROUP_PARAMETERS = 1 << 26
+"""Bounds what one group's tensors may make the decoder allocate (256 MiB of float32)."""
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    """One group's place in the video and in the file."""
+
+    index: int
+    first_frame: int
+    frame_count: int
+    key: bool
+    chunk: ChunkRef
+
+    @property
+    def payload_offset(self) -> int:
+        return self.chunk.data_offset + _GROUP.size
+
+
+def group_layout(frame_count: int, group_size: int, key_interval: int) -> list[tuple[int, int, bool]]:
+    """(first frame, frame count, is key) of every group; shared by encoder and reader."""
+    return [
+        (first, min(group_size, frame_count - first), (first // group_size) % key_interval == 0)
+        for first in range(0, frame_count, group_size)
+    ]
+
+
+class BitstreamWriter:
+    """Writes a whole file: header first, groups as they are fitted, index and end last."""
+
+    def __init__(self, stream: BinaryIO, header: VideoHeader, config: CodecConfig, encoder: EncoderInfo) -> None:
+        self._chunks = ChunkWriter(stream)
+        config_bytes = config_to_json(config, encoder)
+        head = _HEAD.pack(header.width, header.height, header.fps.numerator, header.fps.denominator,
+                          header.frame_count, _MATRICES.index(header.colour_matrix), int(header.full_range),
+                          len(config_bytes))
+        self._chunks.write(b"HEAD", head + config_bytes)
+        self._group_offsets: list[int] = []
+        self.header_bytes = self._chunks.position
+
+    def write_group(self, index: int, first_frame: int, frame_count: int, key: bool, payload: bytes) -> int:
+        """Append a group; returns the chunk's size in bytes."""
+        start = self._chunks.position
+        data = _GROUP.pack(index, first_frame, frame_count, KEY_FLAG if key else 0) + payload
+        self._group_offsets.append(self._chunks.write(b"GRUP", data))
+        return self._chunks.position - start
+
+    def finish(self) -> int:
+        """Write the index and the end chunk; returns the file size."""
+        index = _U32.pack(len(self._group_offsets)) + b"".join(_U64.pack(o) for o in self._group_offsets)
+        index_offset = self._chunks.write(b"INDX", index)
+        self._chunks.write(b"IEND", _U64.pack(index_offset))
+        return self._chunks.position
+
+
+class Bitstream:
+    """A validated, opened .nvc file."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        chunks = scan_chunks(stream)
+        self.size = chunks[-1].end
+        groups = [c for c in chunks if c.type == "GRUP"]
+        expected = ["HEAD"] + ["GRUP"] * len(groups) + ["INDX", "IEND"]
+        for position, chunk in enumerate(chunks):
+            if position >= len(expected) or chunk.type != expected[position]:
+                raise BitstreamError(f"unexpected {chunk.type} chunk (expected HEAD, GRUP..., INDX, IEND)",
+                                     field="chunk type", offset=chunk.offset)
+        if len(chunks) != len(expected):
+            raise BitstreamError("missing chunks (expected HEAD, GRUP..., INDX, IEND)", field="chunk type",
+                                 offset=chunks[-1].offset)
+        self.header, self.config, self.encoder = self._parse_head(chunks[0])
+        self.groups = self._parse_groups(groups)
+        self._check_index(chunks[-2], chunks[-1], groups)
+        self.group_bytes = sum(c.end - c.offset for c in groups)
+
+    def _parse_head(self, ref: ChunkRef) -> tuple[VideoHeader, CodecConfig, EncoderInfo]:
+        data = read_chunk_data(self._stream, ref)
+        at = ref.data_offset
+        if len(data) < _HEAD.size:
+            raise BitstreamError("HEAD chunk too short", field="HEAD", offset=at)
+        width, height, fps_num, fps_den, frames, matrix, full_range, config_len = _HEAD.unpack_from(data)
+        if fps_den == 0:
+            raise BitstreamError("fps denominator is 0", field="fps", offset=at + 12)
+        if matrix >= len(_MATRICES) or full_range > 1:
+            raise BitstreamError("unknown colour information", field="colour", offset=at + 20)
+        if config_len != len(data) - _HEAD.size:
+            raise BitstreamError(f"config length {config_len} disagrees with the HEAD chunk",
+                                 field="config length", offset=at + 22)
+        try:
+            header = VideoHeader(width, height, Fraction(fps_num, fps_den), frames, _MATRICES[matrix], bool(full_range))
+        except ValueError as exc:
+            raise BitstreamError(str(exc), field="video header", offset=at) from None
+        try:
+            config, encoder = config_from_json(bytes(data[_HEAD.size :]))
+        except ValueError as exc:
+            raise BitstreamError(str(exc), field="config", offset=at + _HEAD.size) from None
+        shapes = config.model.parameter_shapes(header.height, header.width, config.group_size)
+        if sum(math.prod(shape) for shape in shapes.values()) > MAX_GROUP_PARAMETERS:
+            raise BitstreamError(f"config implies more than {MAX_GROUP_PARAMETERS} parameters per group",
+                                 field="config", offset=at + _HEAD.size)
+        return header, config, encoder
+
+    def _parse_groups(self, chunks: list[ChunkRef]) -> list[GroupRef]:
+        layout = group_layout(self.header.frame_count, self.config.group_size, self.config.key_interval)
+        if len(chunks) != len(layout):
+            offset = chunks[len(layout)].offset if len(chunks) > len(layout) else (chunks[-1].end if chunks else 0)
+            raise BitstreamError(f"{len(chunks)} groups present, the header implies {len(layout)}",
+                                 field="group count", offset=offset)
+        groups = []
+        for index, (chunk, (first, count, key)) in enumerate(zip(chunks, layout)):
+            if chunk.length < _GROUP.size:
+                raise BitstreamError("GRUP chunk too short", field="GRUP", offset=chunk.data_offset)
+            self._stream.seek(chunk.data_offset)
+            got = _GROUP.unpack(self._stream.read(_GROUP.size))
+            if got != (index, first, count, KEY_FLAG if key else 0):
+                raise BitstreamError(f"group header {got} out of order or overlapping; expected "
+                                     f"{(index, first, count, int(key))}", field="group header",
+                                     offset=chunk.data_offset)
+            groups.append(GroupRef(index, first, count, key, chunk))
+        return groups
+
+    def _check_index(self, index_ref: ChunkRef, end_ref: ChunkRef, groups: list[ChunkRef]) -> None:
+        end = read_chunk_data(self._stream, end_ref)
+        if len(end) != _U64.size or _U64.unpack(end)[0] != index_ref.offset:
+            raise BitstreamError("IEND does not point at the index", field="IEND", offset=end_ref.data_offset)
+        data = read_chunk_data(self._stream, index_ref)
+        expected = _U32.pack(len(groups)) + b"".join(_U64.pack(c.offset) for c in groups)
+        if data != expected:
+            raise BitstreamError("index disagrees with the group chunks", field="INDX", offset=index_ref.data_offset)
+
+    def group_payload(self, group: GroupRef) -> bytes:
+        """The tensor payload of a group, CRC-checked."""
+        return read_chunk_data(self._stream, group.chunk)[_GROUP.size :]
+
+    def group_for_frame(self, frame: int) -> GroupRef:
+        return self.groups[frame // self.config.group_size]

@@ -1,0 +1,162 @@
+"""The frozen configuration stored in every file's header, and its strict JSON form.
+
+Everything the decoder needs to rebuild the networks lives in :class:`CodecConfig`; how hard the
+encoder worked (:class:`EncoderInfo`) is stored beside it for ``nvc info`` and reproducibility.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from nvc.models import HNeRVConfig, config_from_dict, config_to_dict, get_architecture
+
+__all__ = ["CodecConfig", "EncoderInfo", "VideoHeader", "config_to_json", "config_from_json", "MAX_SIDE",
+           "MAX_PIXELS", "MAX_FRAMES", "MAX_GROUP_SIZE", "MAX_CONFIG_BYTES"]
+
+MAX_SIDE = 8192
+MAX_PIXELS = 8192 * 4352  # 8K UHD-ish: bounds every per-frame allocation
+MAX_FRAMES = 1 << 20
+MAX_GROUP_SIZE = 600
+MAX_CONFIG_BYTES = 1 << 16
+_MAX_NESTING = 4
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """What rebuilds the networks and renders the frames."""
+
+    arch: str = "hnerv"
+    model: Any = field(default_factory=HNeRVConfig)
+    group_size: int = 20
+    key_interval: int = 8
+    tile: int = 512
+
+    def __post_init__(self) -> None:
+        get_architecture(self.arch)
+        if not 1 <= self.group_size <= MAX_GROUP_SIZE:
+            raise ValueError(f"group_size must lie in 1..{MAX_GROUP_SIZE}, got {self.group_size}")
+        if not 1 <= self.key_interval <= MAX_FRAMES:
+            raise ValueError(f"key_interval must be at least 1, got {self.key_interval}")
+        if not 16 <= self.tile <= 4096:
+            raise ValueError(f"tile must lie in 16..4096, got {self.tile}")
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """How the file was made (informative; the decoder does not need it)."""
+
+    preset: str = "medium"
+    quality: int = 28
+    rate_lambda: float = 0.0
+    seed: int = 0
+    nvc_version: str = ""
+
+
+@dataclass(frozen=True)
+class VideoHeader:
+    """The video's geometry and timing, checked against the documented limits."""
+
+    width: int
+    height: int
+    fps: Fraction
+    frame_count: int
+    colour_matrix: str = "bt709"
+    full_range: bool = False
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
+            raise ValueError(f"frame size {self.width}x{self.height} outside 1..{MAX_SIDE} per side")
+        if self.width * self.height > MAX_PIXELS:
+            raise ValueError(f"frame size {self.width}x{self.height} above {MAX_PIXELS} pixels")
+        if not 1 <= self.frame_count <= MAX_FRAMES:
+            raise ValueError(f"frame count {self.frame_count} outside 1..{MAX_FRAMES}")
+        if self.fps <= 0 or self.fps > 1000:
+            raise ValueError(f"fps {self.fps} outside (0, 1000]")
+        if self.colour_matrix not in ("bt709", "bt601"):
+            raise ValueError(f"colour matrix {self.colour_matrix!r} is not bt709 or bt601")
+
+
+def config_to_json(config: CodecConfig, encoder: EncoderInfo) -> bytes:
+    doc = {
+        "arch": config.arch,
+        "model": config_to_dict(config.model),
+        "group_size": config.group_size,
+        "key_interval": config.key_interval,
+        "tile": config.tile,
+        "encoder": asdict(encoder),
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def config_from_json(data: bytes) -> tuple[CodecConfig, EncoderInfo]:
+    """Parse the header config strictly: bounded size and nesting, no NaN/Inf, exact keys and types.
+
+    Raises:
+        ValueError: with a message naming the problem.
+    """
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(f"config of {len(data)} bytes exceeds {MAX_CONFIG_BYTES}")
+    _check_nesting(data)
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"config is not valid JSON: {exc}") from None
+    _require_keys(doc, {"arch", "model", "group_size", "key_interval", "tile", "encoder"}, "config")
+    arch = _typed(doc, "arch", str)
+    model_doc = doc["model"]
+    if not isinstance(model_doc, dict):
+        raise ValueError("config field 'model' must be an object")
+    config = CodecConfig(
+        arch=arch,
+        model=config_from_dict(arch, model_doc),
+        group_size=_typed(doc, "group_size", int),
+        key_interval=_typed(doc, "key_interval", int),
+        tile=_typed(doc, "tile", int),
+    )
+    enc_doc = doc["encoder"]
+    if not isinstance(enc_doc, dict):
+        raise ValueError("config field 'encoder' must be an object")
+    _require_keys(enc_doc, {"preset", "quality", "rate_lambda", "seed", "nvc_version"}, "encoder")
+    encoder = EncoderInfo(
+        preset=_typed(enc_doc, "preset", str),
+        quality=_typed(enc_doc, "quality", int),
+        rate_lambda=float(_typed(enc_doc, "rate_lambda", (int, float))),
+        seed=_typed(enc_doc, "seed", int),
+        nvc_version=_typed(enc_doc, "nvc_version", str),
+    )
+    if not math.isfinite(encoder.rate_lambda):
+        raise ValueError("config field 'rate_lambda' is not finite")
+    return config, encoder
+
+
+def _check_nesting(data: bytes) -> None:
+    depth = 0
+    for byte in data:
+        if byte in b"[{":
+            depth += 1
+            if depth > _MAX_NESTING:
+                raise ValueError(f"config nested deeper than {_MAX_NESTING} levels")
+        elif byte in b"]}":
+            depth -= 1
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"config holds {name}, which is not a finite number")
+
+
+def _require_keys(doc: Any, keys: set[str], where: str) -> None:
+    if not isinstance(doc, dict):
+        raise ValueError(f"{where} must be a JSON object")
+    if set(doc) != keys:
+        raise ValueError(f"{where} keys {sorted(doc)} differ from the expected {sorted(keys)}")
+
+
+def _typed(doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = doc[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ValueError(f"config field {key!r} has the wrong type")
+    return value

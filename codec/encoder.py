@@ -1,0 +1,230 @@
+"""The encoder: walk the video group by group, fit, code, and write one .nvc file.
+
+Group g's network starts from group g-1's fitted, quantized network unless g is a key group
+(every ``key_interval``-th group, for random access); its tensors are then coded intra or as
+residuals, whichever is smaller.  Every group is rendered through the decoder's own path, so the
+reported PSNR is exactly what ``nvc decode`` will produce.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from nvc.datasets import VideoInfo
+from nvc.datasets.atomic import atomic_file
+from nvc.models import FitEvent, QuantizedTensor, fit_group
+
+from .version import __version__
+from .bitstream import BitstreamWriter
+from .config import CodecConfig, EncoderInfo, VideoHeader
+from .errors import InputError, UsageError
+from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, fit_settings, model_for_video, rate_lambda
+from .render import build_network, render_frames
+from .tensor_coding import RESIDUAL, encode_tensors
+
+__all__ = ["EncodeOptions", "GroupStats", "EncodeReport", "encode_video"]
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Everything that shapes an encode (see ``nvc encode --help``)."""
+
+    preset: str = "medium"
+    quality: int = DEFAULT_QUALITY
+    group_size: int = 20
+    key_interval: int = 8
+    seed: int = 0
+    device: str = "cpu"
+    tile: int = 512
+    progress: bool = True
+    logdir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise UsageError(f"unknown preset {self.preset!r} (choose {', '.join(PRESETS)})")
+        low, high = QUALITY_RANGE
+        if not low <= self.quality <= high:
+            raise UsageError(f"quality {self.quality} outside {low}..{high}")
+        if self.device not in ("cpu", "cuda"):
+            raise UsageError(f"device must be cpu or cuda, got {self.device!r}")
+        try:
+            self.codec_config()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    def codec_config(self, height: int = 1080, width: int = 1920) -> CodecConfig:
+        """The stored config for a video of this size."""
+        return CodecConfig(model=model_for_video(self.quality, height, width), group_size=self.group_size,
+                           key_interval=self.key_interval, tile=self.tile)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Per-group results, as written by ``--stats``."""
+
+    index: int
+    first_frame: int
+    frame_count: int
+    key: bool
+    bytes: int
+    psnr: float
+    iterations: int
+    fit_seconds: float
+    residual_tensors: int
+    coded_tensors: int
+
+
+@dataclass
+class EncodeReport:
+    """What an encode produced; ``bpp`` counts every byte of the file."""
+
+    bytes: int
+    width: int
+    height: int
+    frames: int
+    psnr: float
+    seconds: float
+    groups: list[GroupStats] = field(default_factory=list)
+
+    @property
+    def bpp(self) -> float:
+        return self.bytes * 8 / (self.width * self.height * self.frames)
+
+
+def encode_video(
+    frames: Iterable[np.ndarray],
+    video: VideoInfo,
+    dest: str | Path,
+    options: EncodeOptions,
+    recon: Callable[[np.ndarray], None] | None = None,
+) -> EncodeReport:
+    """Encode RGB uint8 frames into ``dest`` (written atomically, once every group is coded).
+
+    Args:
+        frames: (H, W, 3) uint8 frames in display order; the count need not be known in advance.
+        video: size, frame rate and colour of the video (its ``frame_count`` is not needed).
+        dest: output path; replaced only once the whole file is written.
+        options: rate, effort and fitting options.
+        recon: called with every reconstructed frame, in order (for ``--recon``).
+    """
+    start = time.perf_counter()
+    config = options.codec_config(video.height, video.width)
+    encoder_info = EncoderInfo(options.preset, options.quality, rate_lambda(options.quality), options.seed, __version__)
+    logger = _TensorBoard(options.logdir) if options.logdir else None
+    payloads, stats = [], []
+    reference: dict[str, QuantizedTensor] | None = None
+    sq_error, first = 0.0, 0
+    for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
+        count, key = len(group), index % config.key_interval == 0
+        torch.manual_seed(options.seed * 1_000_003 + index)
+        network = build_network(config, video.height, video.width, count).to(options.device)
+        target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
+        settings = fit_settings(options.preset, options.quality, key)
+        with _progress_bar(options.progress, settings.iterations, f"group {index + 1}") as bar:
+            result = fit_group(network, target, settings, None if key else reference,
+                               on_eval=_reporter(bar, logger, index))
+        symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
+        payload, tensor_stats = encode_tensors(symbols, None if key else reference)
+        payloads.append((index, first, count, key, payload))
+        group_error = 0.0
+        for original, decoded in zip(group, render_frames(config, video.height, video.width, symbols, count)):
+            group_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
+            if recon is not None:
+                recon(decoded)
+        sq_error += group_error
+        group_psnr = _psnr(group_error / group.size)
+        stats.append(GroupStats(index, first, count, key, len(payload), group_psnr, result.iterations,
+                                result.seconds, sum(t.mode == RESIDUAL for t in tensor_stats), len(tensor_stats)))
+        if logger is not None:
+            logger.group(index, len(payload) * 8, group_psnr)
+        reference, first = symbols, first + count
+    if first == 0:
+        raise InputError("the input holds no frames")
+
+    header = VideoHeader(video.width, video.height, video.fps, first, video.colour.matrix, video.colour.full_range)
+    with atomic_file(Path(dest)) as temporary, open(temporary, "wb") as stream:
+        writer = BitstreamWriter(stream, header, config, encoder_info)
+        for index, group_first, count, key, payload in payloads:
+            writer.write_group(index, group_first, count, key, payload)
+        size = writer.finish()
+    total = first * video.width * video.height * 3
+    return EncodeReport(size, video.width, video.height, first, _psnr(sq_error / total),
+                        time.perf_counter() - start, stats)
+
+
+def _psnr(mse_255: float) -> float:
+    return float("inf") if mse_255 == 0 else 10 * np.log10(255.0**2 / mse_255)
+
+
+def _grouped(frames: Iterator[np.ndarray], group_size: int, video: VideoInfo) -> Iterator[np.ndarray]:
+    """Stack the frame stream into groups of ``group_size`` (the last may be shorter)."""
+    shape = (video.height, video.width, 3)
+    while True:
+        group = []
+        for frame in frames:
+            if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.shape == shape):
+                got = f"{getattr(frame, 'dtype', type(frame).__name__)} {getattr(frame, 'shape', '')}"
+                raise InputError(f"frames must be uint8 arrays of shape {shape}, got {got}")
+            group.append(frame)
+            if len(group) == group_size:
+                break
+        if not group:
+            return
+        yield np.stack(group)
+        if len(group) < group_size:
+            return
+
+
+class _progress_bar:
+    """A tqdm bar on stderr, or nothing."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, file=sys.stderr, unit="it", leave=False)
+
+    def __enter__(self):
+        return self._bar
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _reporter(bar, logger: "_TensorBoard | None", group: int) -> Callable[[FitEvent], None]:
+    def report(event: FitEvent) -> None:
+        if bar is not None:
+            bar.update(event.iteration - bar.n)
+            bar.set_postfix(psnr=f"{event.psnr:.2f}", kbit=f"{event.bits / 1000:.1f}")
+        if logger is not None:
+            logger.fit(group, event)
+
+    return report
+
+
+class _TensorBoard:
+    """Loss, PSNR and bits per group, for ``--logdir``."""
+
+    def __init__(self, logdir: str) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self._writer = SummaryWriter(logdir)
+
+    def fit(self, group: int, event: FitEvent) -> None:
+        self._writer.add_scalar(f"group{group}/psnr", event.psnr, event.iteration)
+        self._writer.add_scalar(f"group{group}/bits", event.bits, event.iteration)
+        self._writer.add_scalar(f"group{group}/cost", event.cost, event.iteration)
+
+    def group(self, group: int, bits: int, psnr: float) -> None:
+        self._writer.add_scalar("groups/bits", bits, group)
+        self._writer.add_scalar("groups/psnr", psnr, group)
+        self._writer.flush()

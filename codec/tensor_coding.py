@@ -1,0 +1,200 @@
+"""A group's quantized tensors <-> the payload of its GRUP chunk.
+
+Each tensor is coded either intra (its symbols) or as the residual against the previous group's
+symbols on the same grid, whichever costs fewer bytes (table included); all tensors of a group
+share one rANS string.  The decoder checks every shape against the one the config implies and
+every tensor's symbols against a stored CRC32.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from nvc.entropy import (
+    EntropyFormatError,
+    build_table,
+    decode_streams,
+    encode_streams,
+    estimate_bits,
+    read_uvarint,
+    symbols_checksum,
+    table_from_bytes,
+    table_nbytes,
+    table_to_bytes,
+    write_uvarint,
+)
+from nvc.models import QuantizedTensor
+
+from .errors import BitstreamError
+
+__all__ = ["TensorStats", "encode_tensors", "decode_tensors", "INTRA", "RESIDUAL"]
+
+INTRA, RESIDUAL = 0, 1
+MAX_RANK = 4
+_STEP = struct.Struct("<f")
+_CRC = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class TensorStats:
+    """What coding one tensor cost, for reports."""
+
+    name: str
+    mode: int
+    table_bytes: int
+    coded_bits: float
+
+
+def encode_tensors(
+    tensors: Mapping[str, QuantizedTensor],
+    reference: Mapping[str, QuantizedTensor] | None,
+) -> tuple[bytes, list[TensorStats]]:
+    """Serialise a group's tensors; residual coding is tried wherever ``reference`` matches."""
+    out = bytearray(write_uvarint(len(tensors)))
+    parts, stats = [], []
+    for name, coded in tensors.items():
+        symbols = coded.symbols.numpy().astype(np.int64)
+        mode, values = INTRA, symbols
+        table = build_table(values)
+        cost = _cost(table, values)
+        ref = None if reference is None else reference.get(name)
+        if ref is not None and ref.step == coded.step and tuple(ref.symbols.shape) == symbols.shape:
+            residual = symbols - ref.symbols.numpy().astype(np.int64)
+            residual_table = build_table(residual)
+            if _cost(residual_table, residual) < cost:
+                mode, values, table = RESIDUAL, residual, residual_table
+        out += bytes([symbols.ndim]) + b"".join(write_uvarint(d) for d in symbols.shape)
+        out += bytes([mode]) + _STEP.pack(coded.step) + _CRC.pack(symbols_checksum(symbols))
+        out += table_to_bytes(table)
+        parts.append((values.reshape(-1), table))
+        stats.append(TensorStats(name, mode, table_nbytes(table), estimate_bits(table, values)))
+    coded_bytes = encode_streams(parts)
+    out += write_uvarint(len(coded_bytes)) + coded_bytes
+    return bytes(out), stats
+
+
+def _cost(table, values: np.ndarray) -> float:
+    return table_nbytes(table) + estimate_bits(table, values) / 8
+
+
+def decode_tensors(
+    data: bytes,
+    base_offset: int,
+    expected: Mapping[str, tuple[int, ...]],
+    reference: Mapping[str, QuantizedTensor] | None,
+) -> dict[str, QuantizedTensor]:
+    """Parse and entropy-decode a group payload produced by :func:`encode_tensors`.
+
+    Args:
+        data: the payload; ``base_offset`` is its position in the file (for error messages).
+        expected: tensor name -> shape, in coding order, as the config implies.
+        reference: the previous group's tensors (required when a tensor is coded as a residual).
+
+    Raises:
+        BitstreamError: naming the field and file offset of the first problem found.
+    """
+    view = memoryview(data)
+    try:
+        count, pos = read_uvarint(view, 0, "tensor count")
+    except EntropyFormatError as exc:
+        raise _wrap(exc, base_offset) from None
+    if count != len(expected):
+        raise BitstreamError(f"group holds {count} tensors, the config implies {len(expected)}",
+                             field="tensor count", offset=base_offset)
+    headers = []
+    for name, shape in expected.items():
+        header, pos = _read_tensor_header(view, pos, base_offset, name, shape, reference)
+        headers.append(header)
+    try:
+        length, pos = read_uvarint(view, pos, "coded length")
+    except EntropyFormatError as exc:
+        raise _wrap(exc, base_offset) from None
+    if length != len(view) - pos:
+        raise BitstreamError(f"coded length {length} disagrees with the {len(view) - pos} bytes left",
+                             field="coded length", offset=base_offset + pos)
+    try:
+        decoded = decode_streams(bytes(view[pos:]), [(math.prod(h.shape), h.table) for h in headers])
+    except EntropyFormatError as exc:
+        raise BitstreamError(f"coded data: {exc}", field="coded data", offset=base_offset + pos) from None
+    result = {}
+    for header, values in zip(headers, decoded):
+        symbols = values.astype(np.int64).reshape(header.shape)
+        if header.mode == RESIDUAL:
+            assert reference is not None
+            symbols = symbols + reference[header.name].symbols.numpy()
+        if _checksum_or_none(symbols) != header.checksum:
+            raise BitstreamError(f"tensor {header.name!r} symbols fail their checksum",
+                                 field="symbol checksum", offset=header.checksum_offset)
+        result[header.name] = QuantizedTensor(torch.from_numpy(symbols), header.step)
+    return result
+
+
+def _checksum_or_none(symbols: np.ndarray) -> int | None:
+    """The symbols' CRC32, or None when a residual pushed them outside int32 (a corrupt file)."""
+    try:
+        return symbols_checksum(symbols)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _TensorHeader:
+    name: str
+    shape: tuple[int, ...]
+    mode: int
+    step: float
+    checksum: int
+    checksum_offset: int
+    table: object
+
+
+def _read_tensor_header(view, pos, base, name, shape, reference) -> tuple[_TensorHeader, int]:
+    def fail(message: str, field: str, at: int) -> BitstreamError:
+        return BitstreamError(f"tensor {name!r}: {message}", field=field, offset=base + at)
+
+    if pos >= len(view):
+        raise fail("payload ends before the tensor", "tensor rank", pos)
+    rank = view[pos]
+    if not 1 <= rank <= MAX_RANK:
+        raise fail(f"rank {rank} outside 1..{MAX_RANK}", "tensor rank", pos)
+    dims_at = pos + 1
+    pos = dims_at
+    dims = []
+    try:
+        for _ in range(rank):
+            dim, pos = read_uvarint(view, pos, "tensor shape")
+            dims.append(dim)
+    except EntropyFormatError as exc:
+        raise _wrap(exc, base) from None
+    if tuple(dims) != tuple(shape):
+        raise fail(f"shape {tuple(dims)} disagrees with the config's {tuple(shape)}", "tensor shape", dims_at)
+    fixed = 1 + _STEP.size + _CRC.size
+    if len(view) - pos < fixed:
+        raise fail("payload ends inside the tensor header", "tensor mode", pos)
+    mode = view[pos]
+    if mode not in (INTRA, RESIDUAL):
+        raise fail(f"unknown coding mode {mode}", "tensor mode", pos)
+    if mode == RESIDUAL and (reference is None or tuple(reference[name].symbols.shape) != tuple(shape)):
+        raise fail("residual coding without a matching reference tensor", "tensor mode", pos)
+    (step,) = _STEP.unpack_from(view, pos + 1)
+    if not (math.isfinite(step) and step > 0):
+        raise fail(f"step {step} is not a positive finite number", "tensor step", pos + 1)
+    if mode == RESIDUAL and step != reference[name].step:
+        raise fail("residual on a different quantization grid", "tensor step", pos + 1)
+    checksum_offset = pos + 1 + _STEP.size
+    (checksum,) = _CRC.unpack_from(view, checksum_offset)
+    try:
+        table, pos = table_from_bytes(view, pos + fixed)
+    except EntropyFormatError as exc:
+        raise _wrap(exc, base) from None
+    return _TensorHeader(name, tuple(shape), mode, step, checksum, base + checksum_offset, table), pos
+
+
+def _wrap(exc: EntropyFormatError, base: int) -> BitstreamError:
+    return BitstreamError(str(exc).split(" (field")[0], field=exc.field, offset=base + exc.offset)
