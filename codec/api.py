@@ -7,10 +7,10 @@ iterators of frames, so a pipeline can encode frames it already holds.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, overload
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, overload
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from .container import FORMAT_VERSION
 from .decoder import Decoder
 from .encoder import EncodeOptions, EncodeReport, encode_video
 from .errors import InputError, UsageError
+from .ratecontrol import search_quality, target_bpp
 
 __all__ = ["encode", "decode", "open", "VideoFile", "FileInfo"]
 
@@ -38,8 +39,11 @@ def encode(
     frames: int | None = None,
     seek: int = 0,
     input_res: tuple[int, int] | None = None,
+    pix_fmt: str | None = None,
     colour: ColourInfo | None = None,
-    recon: Any = None,
+    bpp: float | None = None,
+    kbps: float | None = None,
+    log: Callable[[str], None] = lambda _: None,
     **options: Any,
 ) -> EncodeReport:
     """Encode a video into an .nvc file.
@@ -50,9 +54,11 @@ def encode(
         dest: the output file (written atomically).
         fps: frame rate for arrays and iterators (default 30), or for raw ``.yuv`` files.
         frames: encode at most this many frames; ``seek``: skip this many first.
-        input_res: (width, height) of a raw ``.yuv`` file.
+        input_res, pix_fmt: (width, height) and pixel format of a raw ``.yuv`` file.
         colour: colour matrix/range of the source, when the file does not say.
-        recon: optional callable receiving every reconstructed frame.
+        bpp, kbps: a target rate instead of ``quality``; reached by probe encodes
+            (see :mod:`nvc.codec.ratecontrol`), which needs the frames in memory.
+        log: receives one-line progress messages of the rate search.
         **options: fields of :class:`EncodeOptions` (preset, quality, group_size, key_interval,
             seed, device, tile, progress, logdir).
 
@@ -63,11 +69,18 @@ def encode(
         encode_options = EncodeOptions(**options)
     except TypeError as exc:
         raise UsageError(str(exc)) from None
-    frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res, colour=colour)
-    return encode_video(frame_iter, info, dest, encode_options, recon=recon)
+    frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
+                                        pix_fmt=pix_fmt, colour=colour)
+    target = target_bpp(bpp, kbps, info.width, info.height, info.fps)
+    if target is not None:
+        clip = np.stack(list(frame_iter))
+        quality = search_quality(clip, info, target, encode_options, log)
+        encode_options, frame_iter = replace(encode_options, quality=quality), iter(clip)
+    return encode_video(frame_iter, info, dest, encode_options)
 
 
-def _frames_and_info(source: Any, *, fps, frames, seek, input_res, colour) -> tuple[Iterator[np.ndarray], VideoInfo]:
+def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
+                     colour) -> tuple[Iterator[np.ndarray], VideoInfo]:
     if frames is not None and frames < 1:
         raise UsageError(f"frame limit must be at least 1, got {frames}")
     if seek < 0:
@@ -75,7 +88,7 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, colour) -> tu
     if isinstance(source, (str, Path)):
         try:
             video = open_video(source, input_res=input_res, fps=None if fps is None else Fraction(fps),
-                               max_frames=frames, seek=seek, colour=colour)
+                               pix_fmt=pix_fmt, max_frames=frames, seek=seek, colour=colour)
             return _guarded(iter(video)), video.info
         except VideoInputError as exc:
             raise InputError(str(exc)) from None
@@ -156,8 +169,8 @@ class FileInfo:
 class VideoFile:
     """An opened .nvc file: ``len()``, ``info``, and frames by index or slice."""
 
-    def __init__(self, source: str | Path | BinaryIO) -> None:
-        self._decoder = Decoder(source)
+    def __init__(self, source: str | Path | BinaryIO, device: str = "cpu") -> None:
+        self._decoder = Decoder(source, device)
         self.info = FileInfo.of(self._decoder.bitstream)
 
     def __len__(self) -> int:
@@ -194,21 +207,22 @@ class VideoFile:
         self.close()
 
 
-def open(source: str | Path | BinaryIO) -> VideoFile:  # noqa: A001 - mirrors the builtin on purpose
-    """Open an .nvc file for random access."""
-    return VideoFile(source)
+def open(source: str | Path | BinaryIO, device: str = "cpu") -> VideoFile:  # noqa: A001 - like the builtin
+    """Open an .nvc file for random access (frames render on ``device``)."""
+    return VideoFile(source, device)
 
 
 def decode(source: str | Path | BinaryIO, frames: range | tuple[int, int] | None = None,
-           as_tensor: bool = False) -> Iterator[np.ndarray | torch.Tensor]:
+           as_tensor: bool = False, device: str = "cpu") -> Iterator[np.ndarray | torch.Tensor]:
     """Decode an .nvc file lazily.
 
     Args:
         source: path or binary stream.
         frames: a ``range`` or ``(start, stop)`` of frame indices; all frames when None.
         as_tensor: yield (3, H, W) uint8 torch tensors instead of (H, W, 3) numpy arrays.
+        device: where to render ("cpu" or "cuda").
     """
-    video = VideoFile(source)
+    video = VideoFile(source, device)
     start, stop = (0, None) if frames is None else (frames.start, frames.stop) if isinstance(frames, range) \
         else frames
 

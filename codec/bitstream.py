@@ -14,12 +14,12 @@ from fractions import Fraction
 from typing import BinaryIO
 
 from .config import CodecConfig, EncoderInfo, VideoHeader, config_from_json, config_to_json
-from .container import ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
+from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
 from .errors import BitstreamError
 
 __all__ = ["GroupRef", "BitstreamWriter", "Bitstream"]
 
-_HEAD = struct.Struct("<IIIIIBBI")
+_HEAD = struct.Struct("<HHIIIIIBBI")
 _GROUP = struct.Struct("<IIIB")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -58,7 +58,7 @@ class BitstreamWriter:
     def __init__(self, stream: BinaryIO, header: VideoHeader, config: CodecConfig, encoder: EncoderInfo) -> None:
         self._chunks = ChunkWriter(stream)
         config_bytes = config_to_json(config, encoder)
-        head = _HEAD.pack(header.width, header.height, header.fps.numerator, header.fps.denominator,
+        head = _HEAD.pack(FORMAT_VERSION, MIN_READER_VERSION, header.width, header.height, header.fps.numerator, header.fps.denominator,
                           header.frame_count, _MATRICES.index(header.colour_matrix), int(header.full_range),
                           len(config_bytes))
         self._chunks.write(b"HEAD", head + config_bytes)
@@ -85,7 +85,7 @@ class Bitstream:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        chunks = scan_chunks(stream)
+        self._versions, chunks = scan_chunks(stream)
         self.size = chunks[-1].end
         groups = [c for c in chunks if c.type == "GRUP"]
         expected = ["HEAD"] + ["GRUP"] * len(groups) + ["INDX", "IEND"]
@@ -106,14 +106,17 @@ class Bitstream:
         at = ref.data_offset
         if len(data) < _HEAD.size:
             raise BitstreamError("HEAD chunk too short", field="HEAD", offset=at)
-        width, height, fps_num, fps_den, frames, matrix, full_range, config_len = _HEAD.unpack_from(data)
+        version, min_reader, width, height, fps_num, fps_den, frames, matrix, full_range, config_len = \
+            _HEAD.unpack_from(data)
+        if (version, min_reader) != self._versions:
+            raise BitstreamError("HEAD versions disagree with the preamble", field="format_version", offset=at)
         if fps_den == 0:
-            raise BitstreamError("fps denominator is 0", field="fps", offset=at + 12)
+            raise BitstreamError("fps denominator is 0", field="fps", offset=at + 16)
         if matrix >= len(_MATRICES) or full_range > 1:
-            raise BitstreamError("unknown colour information", field="colour", offset=at + 20)
+            raise BitstreamError("unknown colour information", field="colour", offset=at + 24)
         if config_len != len(data) - _HEAD.size:
             raise BitstreamError(f"config length {config_len} disagrees with the HEAD chunk",
-                                 field="config length", offset=at + 22)
+                                 field="config length", offset=at + 26)
         try:
             header = VideoHeader(width, height, Fraction(fps_num, fps_den), frames, _MATRICES[matrix], bool(full_range))
         except ValueError as exc:

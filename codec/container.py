@@ -86,8 +86,8 @@ def file_size(stream: BinaryIO) -> int:
     return size
 
 
-def read_preamble(stream: BinaryIO) -> int:
-    """Check the signature and versions; returns the file's format version."""
+def read_preamble(stream: BinaryIO) -> tuple[int, int]:
+    """Check the signature and versions; returns (format version, minimum reader version)."""
     raw = stream.read(PREAMBLE.size)
     if len(raw) < len(SIGNATURE) or raw[: len(SIGNATURE)] != SIGNATURE:
         if raw[:4] == SIGNATURE[:4]:
@@ -105,18 +105,18 @@ def read_preamble(stream: BinaryIO) -> int:
     if version < min_reader:
         raise BitstreamError(f"format version {version} below its minimum reader version {min_reader}",
                              field="format_version", offset=8)
-    return version
+    return version, min_reader
 
 
-def scan_chunks(stream: BinaryIO) -> list[ChunkRef]:
+def scan_chunks(stream: BinaryIO) -> tuple[tuple[int, int], list[ChunkRef]]:
     """Walk the chunk headers (not their data) from after the preamble to IEND.
 
     Lengths are checked against the file size; unknown critical chunks are refused, unknown
-    ancillary chunks skipped; nothing may follow IEND.
+    ancillary chunks skipped; nothing may follow IEND.  Returns the preamble's versions too.
     """
     size = file_size(stream)
     stream.seek(0)
-    read_preamble(stream)
+    versions = read_preamble(stream)
     offset = PREAMBLE.size
     chunks: list[ChunkRef] = []
     while True:
@@ -141,7 +141,7 @@ def scan_chunks(stream: BinaryIO) -> list[ChunkRef]:
         if chunk_type == "IEND":
             if offset != size:
                 raise BitstreamError("bytes after the IEND chunk", field="IEND", offset=offset)
-            return chunks
+            return versions, chunks
 
 
 _KNOWN = {"HEAD", "GRUP", "INDX", "IEND"}

@@ -15,6 +15,7 @@ import numpy as np
 from nvc.models import QuantizedTensor
 
 from .bitstream import Bitstream, GroupRef
+from .device import resolve_device
 from .errors import InputError
 from .render import expected_shapes, render_frames
 from .tensor_coding import decode_tensors
@@ -27,9 +28,11 @@ class Decoder:
 
     Args:
         source: a path, or an open binary stream positioned anywhere.
+        device: where to render ("cpu" or "cuda").
     """
 
-    def __init__(self, source: str | Path | BinaryIO) -> None:
+    def __init__(self, source: str | Path | BinaryIO, device: str = "cpu") -> None:
+        self._device = resolve_device(device)
         if isinstance(source, (str, Path)):
             try:
                 self._stream: BinaryIO = open(source, "rb")
@@ -88,6 +91,6 @@ class Decoder:
             local = range(t - group.first_frame, min(stop, group.first_frame + group.frame_count) - group.first_frame)
             header = self.bitstream.header
             yield from render_frames(self.bitstream.config, header.height, header.width,
-                                     self.group_symbols(group), group.frame_count, local)
+                                     self.group_symbols(group), group.frame_count, local, self._device)
             t = group.first_frame + local.stop
 

@@ -24,6 +24,7 @@ from nvc.models import FitEvent, QuantizedTensor, fit_group
 from .version import __version__
 from .bitstream import BitstreamWriter
 from .config import CodecConfig, EncoderInfo, VideoHeader
+from .device import resolve_device
 from .errors import InputError, UsageError
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, fit_settings, model_for_video, rate_lambda
 from .render import build_network, render_frames
@@ -52,8 +53,7 @@ class EncodeOptions:
         low, high = QUALITY_RANGE
         if not low <= self.quality <= high:
             raise UsageError(f"quality {self.quality} outside {low}..{high}")
-        if self.device not in ("cpu", "cuda"):
-            raise UsageError(f"device must be cpu or cuda, got {self.device!r}")
+        resolve_device(self.device)
         try:
             self.codec_config()
         except ValueError as exc:
@@ -91,6 +91,7 @@ class EncodeReport:
     frames: int
     psnr: float
     seconds: float
+    quality: int
     groups: list[GroupStats] = field(default_factory=list)
 
     @property
@@ -103,7 +104,6 @@ def encode_video(
     video: VideoInfo,
     dest: str | Path,
     options: EncodeOptions,
-    recon: Callable[[np.ndarray], None] | None = None,
 ) -> EncodeReport:
     """Encode RGB uint8 frames into ``dest`` (written atomically, once every group is coded).
 
@@ -112,7 +112,6 @@ def encode_video(
         video: size, frame rate and colour of the video (its ``frame_count`` is not needed).
         dest: output path; replaced only once the whole file is written.
         options: rate, effort and fitting options.
-        recon: called with every reconstructed frame, in order (for ``--recon``).
     """
     start = time.perf_counter()
     config = options.codec_config(video.height, video.width)
@@ -136,8 +135,6 @@ def encode_video(
         group_error = 0.0
         for original, decoded in zip(group, render_frames(config, video.height, video.width, symbols, count)):
             group_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
-            if recon is not None:
-                recon(decoded)
         sq_error += group_error
         group_psnr = _psnr(group_error / group.size)
         stats.append(GroupStats(index, first, count, key, len(payload), group_psnr, result.iterations,
@@ -156,7 +153,7 @@ def encode_video(
         size = writer.finish()
     total = first * video.width * video.height * 3
     return EncodeReport(size, video.width, video.height, first, _psnr(sq_error / total),
-                        time.perf_counter() - start, stats)
+                        time.perf_counter() - start, options.quality, stats)
 
 
 def _psnr(mse_255: float) -> float:

@@ -31,6 +31,7 @@ class Preset:
 
 
 PRESETS = {
+    "ultrafast": Preset(key_iterations=60, inter_iterations=30),
     "fast": Preset(key_iterations=300, inter_iterations=150),
     "medium": Preset(key_iterations=1000, inter_iterations=450),
     "slow": Preset(key_iterations=2500, inter_iterations=1200),

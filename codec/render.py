@@ -36,7 +36,7 @@ def expected_shapes(config: CodecConfig, header: VideoHeader, frame_count: int) 
 
 def to_uint8(frame: torch.Tensor) -> np.ndarray:
     """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounding to nearest."""
-    return (frame.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+    return (frame.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 
 
 def render_frames(
@@ -46,10 +46,11 @@ def render_frames(
     symbols: Mapping[str, QuantizedTensor],
     frame_count: int,
     frames: range | None = None,
+    device: torch.device | str = "cpu",
 ) -> Iterator[np.ndarray]:
     """Render (a range of) a group's frames from its decoded symbols."""
     network = build_network(config, height, width, frame_count)
     load_symbols(network, symbols)
-    network.eval()
+    network.eval().to(device)
     for index in frames if frames is not None else range(frame_count):
         yield to_uint8(network.render_tiled(index, config.tile))

