@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--stats", help="write per-group statistics (JSON) here")
     enc.add_argument("--recon", help="also write the decoded reconstruction here (any decode output)")
     enc.add_argument("--psnr", action="store_true", help="print PSNR and bpp to stdout at the end")
+    enc.add_argument("--resume", action="store_true",
+                     help="continue an interrupted encode of the same input and options from its last group")
     _add_common(enc)
 
     dec = commands.add_parser("decode", help="decode an .nvc file", formatter_class=fmt)
@@ -164,7 +166,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
                   pix_fmt=args.pix_fmt)
     options = dict(preset=args.preset, group_size=args.group_size, key_interval=args.key_interval, seed=args.seed,
-                   device=args.device, progress=not (args.no_progress or args.quiet), logdir=args.logdir)
+                   device=args.device, progress=not (args.no_progress or args.quiet), logdir=args.logdir,
+                   resume=args.resume)
     quality = DEFAULT_QUALITY if args.quality is None else args.quality
     report = encode(args.input, args.output, quality=quality, bpp=args.bpp, kbps=args.bitrate,
                     log=lambda message: _log(args, message), **source, **options)

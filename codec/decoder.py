@@ -73,7 +73,8 @@ class Decoder:
             chain_start -= 1
         reference = self._cached[1] if self._cached is not None and self._cached[0] == chain_start - 1 else None
         for member in self.bitstream.groups[chain_start : group.index + 1]:
-            shapes = expected_shapes(self.bitstream.config, self.bitstream.header, member.frame_count)
+            header = self.bitstream.header
+            shapes = expected_shapes(self.bitstream.config, header.height, header.width, member.frame_count)
             payload = self.bitstream.group_payload(member)
             reference = decode_tensors(payload, member.payload_offset, shapes, None if member.key else reference)
             self._cached = (member.index, reference)

@@ -8,6 +8,7 @@ reported PSNR is exactly what ``nvc decode`` will produce.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,12 +24,13 @@ from nvc.models import FitEvent, QuantizedTensor, fit_group
 
 from .version import __version__
 from .bitstream import BitstreamWriter
-from .config import CodecConfig, EncoderInfo, VideoHeader
+from .checkpoint import Checkpoint
+from .config import CodecConfig, EncoderInfo, VideoHeader, config_to_json
 from .device import resolve_device
 from .errors import InputError, UsageError
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, fit_settings, model_for_video, rate_lambda
-from .render import build_network, render_frames
-from .tensor_coding import RESIDUAL, encode_tensors
+from .render import build_network, expected_shapes, render_frames
+from .tensor_coding import RESIDUAL, decode_tensors, encode_tensors
 
 __all__ = ["EncodeOptions", "GroupStats", "EncodeReport", "encode_video"]
 
@@ -46,6 +48,7 @@ class EncodeOptions:
     tile: int = 512
     progress: bool = True
     logdir: str | None = None
+    resume: bool = False
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -75,10 +78,12 @@ class GroupStats:
     key: bool
     bytes: int
     psnr: float
+    squared_error: float  # sum over the group's 8-bit RGB samples
     iterations: int
     fit_seconds: float
     residual_tensors: int
     coded_tensors: int
+    residual_saved_bytes: float  # estimated bytes residual coding saved against coding every tensor intra
 
 
 @dataclass
@@ -116,44 +121,78 @@ def encode_video(
     start = time.perf_counter()
     config = options.codec_config(video.height, video.width)
     encoder_info = EncoderInfo(options.preset, options.quality, rate_lambda(options.quality), options.seed, __version__)
+    checkpoint = Checkpoint.start(Path(dest), config_to_json(config, encoder_info), options.resume)
     logger = _TensorBoard(options.logdir) if options.logdir else None
-    payloads, stats = [], []
+    payloads: list[bytes] = []
+    stats: list[GroupStats] = []
     reference: dict[str, QuantizedTensor] | None = None
-    sq_error, first = 0.0, 0
+    first = 0
     for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
-        count, key = len(group), index % config.key_interval == 0
-        torch.manual_seed(options.seed * 1_000_003 + index)
-        network = build_network(config, video.height, video.width, count).to(options.device)
-        target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
-        settings = fit_settings(options.preset, options.quality, key)
-        with _progress_bar(options.progress, settings.iterations, f"group {index + 1}") as bar:
-            result = fit_group(network, target, settings, None if key else reference,
-                               on_eval=_reporter(bar, logger, index))
-        symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
-        payload, tensor_stats = encode_tensors(symbols, None if key else reference)
-        payloads.append((index, first, count, key, payload))
-        group_error = 0.0
-        for original, decoded in zip(group, render_frames(config, video.height, video.width, symbols, count)):
-            group_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
-        sq_error += group_error
-        group_psnr = _psnr(group_error / group.size)
-        stats.append(GroupStats(index, first, count, key, len(payload), group_psnr, result.iterations,
-                                result.seconds, sum(t.mode == RESIDUAL for t in tensor_stats), len(tensor_stats)))
-        if logger is not None:
-            logger.group(index, len(payload) * 8, group_psnr)
-        reference, first = symbols, first + count
+        key = index % config.key_interval == 0
+        digest = hashlib.sha256(group.tobytes()).hexdigest()
+        saved = checkpoint.saved(index, digest)
+        if saved is not None:
+            payload, group_stats = saved.payload, GroupStats(**saved.stats)
+            shapes = expected_shapes(config, video.height, video.width, len(group))
+            symbols = decode_tensors(payload, 0, shapes, None if key else reference)
+        else:
+            payload, symbols, group_stats = _encode_group(group, index, first, key, config, video, options,
+                                                          reference, logger)
+            checkpoint.save(index, digest, payload, group_stats)
+        payloads.append(payload)
+        stats.append(group_stats)
+        reference, first = symbols, first + len(group)
     if first == 0:
         raise InputError("the input holds no frames")
 
     header = VideoHeader(video.width, video.height, video.fps, first, video.colour.matrix, video.colour.full_range)
     with atomic_file(Path(dest)) as temporary, open(temporary, "wb") as stream:
         writer = BitstreamWriter(stream, header, config, encoder_info)
-        for index, group_first, count, key, payload in payloads:
-            writer.write_group(index, group_first, count, key, payload)
+        for group_stats, payload in zip(stats, payloads):
+            writer.write_group(group_stats.index, group_stats.first_frame, group_stats.frame_count, group_stats.key,
+                               payload)
         size = writer.finish()
+    checkpoint.remove()
     total = first * video.width * video.height * 3
+    sq_error = sum(g.squared_error for g in stats)
     return EncodeReport(size, video.width, video.height, first, _psnr(sq_error / total),
                         time.perf_counter() - start, options.quality, stats)
+
+
+def _encode_group(
+    group: np.ndarray,
+    index: int,
+    first: int,
+    key: bool,
+    config: CodecConfig,
+    video: VideoInfo,
+    options: EncodeOptions,
+    reference: dict[str, QuantizedTensor] | None,
+    logger: "_TensorBoard | None",
+) -> tuple[bytes, dict[str, QuantizedTensor], GroupStats]:
+    """Fit, code and score one group."""
+    count = len(group)
+    torch.manual_seed(options.seed * 1_000_003 + index)
+    network = build_network(config, video.height, video.width, count).to(options.device)
+    target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
+    settings = fit_settings(options.preset, options.quality, key)
+    with _progress_bar(options.progress, settings.iterations, f"group {index + 1}") as bar:
+        result = fit_group(network, target, settings, None if key else reference,
+                           on_eval=_reporter(bar, logger, index))
+    symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
+    payload, tensor_stats = encode_tensors(symbols, None if key else reference)
+    squared_error = 0.0
+    for original, decoded in zip(group, render_frames(config, video.height, video.width, symbols, count)):
+        squared_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
+    stats = GroupStats(
+        index=index, first_frame=first, frame_count=count, key=key, bytes=len(payload),
+        psnr=_psnr(squared_error / group.size), squared_error=squared_error, iterations=result.iterations,
+        fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
+        coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),
+    )
+    if logger is not None:
+        logger.group(index, len(payload) * 8, stats.psnr)
+    return payload, symbols, stats
 
 
 def _psnr(mse_255: float) -> float:

@@ -14,7 +14,7 @@ from torch import nn
 
 from nvc.models import QuantizedTensor, get_architecture, load_symbols
 
-from .config import CodecConfig, VideoHeader
+from .config import CodecConfig
 
 __all__ = ["build_network", "expected_shapes", "render_frames", "to_uint8"]
 
@@ -29,9 +29,9 @@ def build_network(config: CodecConfig, height: int, width: int, frame_count: int
     return network.to(memory_format=torch.channels_last)
 
 
-def expected_shapes(config: CodecConfig, header: VideoHeader, frame_count: int) -> dict[str, tuple[int, ...]]:
+def expected_shapes(config: CodecConfig, height: int, width: int, frame_count: int) -> dict[str, tuple[int, ...]]:
     """Tensor name -> shape, in coding order, for a group of ``frame_count`` frames (nothing allocated)."""
-    return config.model.parameter_shapes(header.height, header.width, frame_count)
+    return config.model.parameter_shapes(height, width, frame_count)
 
 
 def to_uint8(frame: torch.Tensor) -> np.ndarray:

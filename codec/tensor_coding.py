@@ -49,6 +49,11 @@ class TensorStats:
     mode: int
     table_bytes: int
     coded_bits: float
+    intra_cost: float  # bytes (table + estimated code) had it been coded intra
+
+    @property
+    def cost(self) -> float:
+        return self.table_bytes + self.coded_bits / 8
 
 
 def encode_tensors(
@@ -62,7 +67,7 @@ def encode_tensors(
         symbols = coded.symbols.numpy().astype(np.int64)
         mode, values = INTRA, symbols
         table = build_table(values)
-        cost = _cost(table, values)
+        intra_cost = cost = _cost(table, values)
         ref = None if reference is None else reference.get(name)
         if ref is not None and ref.step == coded.step and tuple(ref.symbols.shape) == symbols.shape:
             residual = symbols - ref.symbols.numpy().astype(np.int64)
@@ -73,7 +78,7 @@ def encode_tensors(
         out += bytes([mode]) + _STEP.pack(coded.step) + _CRC.pack(symbols_checksum(symbols))
         out += table_to_bytes(table)
         parts.append((values.reshape(-1), table))
-        stats.append(TensorStats(name, mode, table_nbytes(table), estimate_bits(table, values)))
+        stats.append(TensorStats(name, mode, table_nbytes(table), estimate_bits(table, values), intra_cost))
     coded_bytes = encode_streams(parts)
     out += write_uvarint(len(coded_bytes)) + coded_bytes
     return bytes(out), stats

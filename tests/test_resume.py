@@ -1,0 +1,69 @@
+"""Interrupted encodes: a killed encode resumes from its checkpoint into the identical file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+
+import pytest
+
+from nvc.codec.checkpoint import checkpoint_folder
+from nvc.codec.cli import main
+from nvc.datasets import VideoInfo, synthetic_clip, write_video
+
+ARGS = ["--preset", "ultrafast", "--group-size", "1", "--key-interval", "3", "--no-progress", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("resume")
+    path = folder / "in.y4m"
+    write_video(path, synthetic_clip(24, 16, 6, seed=7), VideoInfo(24, 16, Fraction(25)))
+    return path
+
+
+def _wait_for_groups(folder, count: int, process, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list(folder.glob("group-*.bin"))) >= count:
+            return
+        assert process.poll() is None, "encode finished before it could be interrupted"
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def test_killed_encode_resumes_to_the_identical_file(source, tmp_path):
+    whole = tmp_path / "whole.nvc"
+    assert main(["encode", str(source), str(whole), *ARGS]) == 0
+    assert not checkpoint_folder(whole).exists()  # removed once the file is complete
+
+    resumed = tmp_path / "resumed.nvc"
+    process = subprocess.Popen([sys.executable, "-m", "nvc", "encode", str(source), str(resumed), *ARGS],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_groups(checkpoint_folder(resumed), 2, process)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert not resumed.exists()  # nothing under the final name
+    done = len(list(checkpoint_folder(resumed).glob("group-*.bin")))
+    assert 2 <= done < 6
+    assert main(["encode", str(source), str(resumed), *ARGS, "--resume"]) == 0
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+def test_resume_refuses_other_options(source, tmp_path):
+    out = tmp_path / "o.nvc"
+    process = subprocess.Popen([sys.executable, "-m", "nvc", "encode", str(source), str(out), *ARGS],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_groups(checkpoint_folder(out), 1, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait() == 130
+    assert not out.exists()
+    assert main(["encode", str(source), str(out), *ARGS, "-q", "40", "--resume"]) == 2
