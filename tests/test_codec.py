@@ -13,10 +13,11 @@ import torch
 import nvc
 from nvc.codec.bitstream import Bitstream
 from nvc.codec.config import CodecConfig, EncoderInfo, config_from_json, config_to_json
-from nvc.codec.container import CHUNK_HEAD, PREAMBLE, scan_chunks
+from nvc.codec.container import scan_chunks
 from nvc.codec.tensor_coding import decode_tensors, encode_tensors
 from nvc.models import QuantizedTensor
 
+from .bitstream_tools import rechunk as _rechunk
 from .conftest import TINY
 
 
@@ -112,28 +113,6 @@ def test_bit_flips_are_typed_errors(tiny_encoded):
         corrupt[position] ^= 1 << int(rng.integers(0, 8))
         with pytest.raises(nvc.BitstreamError):
             _decode_all(bytes(corrupt))
-
-
-def _rechunk(data: bytes, edit) -> bytes:
-    """Rebuild a file after ``edit(list of (type, payload))`` with valid CRCs, index and end chunk."""
-    chunks = [(data[r.offset: r.offset + 4], data[r.data_offset: r.data_offset + r.length])
-              for r in scan_chunks(io.BytesIO(data))[1] if data[r.offset: r.offset + 4] not in (b"INDX", b"IEND")]
-    out = bytearray(data[: PREAMBLE.size])
-    groups = []
-
-    def put(kind: bytes, payload: bytes) -> int:
-        offset = len(out)
-        head = CHUNK_HEAD.pack(kind, len(payload))
-        out.extend(head + payload + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))))
-        return offset
-
-    for kind, payload in edit(chunks):
-        offset = put(kind, payload)
-        if kind == b"GRUP":
-            groups.append(offset)
-    index = put(b"INDX", struct.pack("<I", len(groups)) + b"".join(struct.pack("<Q", g) for g in groups))
-    put(b"IEND", struct.pack("<Q", index))
-    return bytes(out)
 
 
 @pytest.mark.parametrize("name,edit,field", [
