@@ -97,7 +97,7 @@ class Bitstream:
             raise BitstreamError("missing chunks (expected HEAD, GRUP..., INDX, IEND)", field="chunk type",
                                  offset=chunks[-1].offset)
         self.header, self.config, self.encoder = self._parse_head(chunks[0])
-        self.groups = self._parse_groups(groups)
+        self.groups = self._parse_groups(groups, chunks[-2].offset)
         self._check_index(chunks[-2], chunks[-1], groups)
         self.group_bytes = sum(c.end - c.offset for c in groups)
 
@@ -131,12 +131,15 @@ class Bitstream:
                                  field="config", offset=at + _HEAD.size)
         return header, config, encoder
 
-    def _parse_groups(self, chunks: list[ChunkRef]) -> list[GroupRef]:
-        layout = group_layout(self.header.frame_count, self.config.group_size, self.config.key_interval)
-        if len(chunks) != len(layout):
-            offset = chunks[len(layout)].offset if len(chunks) > len(layout) else (chunks[-1].end if chunks else 0)
-            raise BitstreamError(f"{len(chunks)} groups present, the header implies {len(layout)}",
+    def _parse_groups(self, chunks: list[ChunkRef], index_offset: int) -> list[GroupRef]:
+        # The count is checked before the layout is built: a header claiming 2^20 one-frame groups
+        # must not make the reader build a million-entry list for a file that holds one group.
+        expected = -(-self.header.frame_count // self.config.group_size)
+        if len(chunks) != expected:
+            offset = chunks[expected].offset if len(chunks) > expected else index_offset
+            raise BitstreamError(f"{len(chunks)} groups present, the header implies {expected}",
                                  field="group count", offset=offset)
+        layout = group_layout(self.header.frame_count, self.config.group_size, self.config.key_interval)
         groups = []
         for index, (chunk, (first, count, key)) in enumerate(zip(chunks, layout)):
             if chunk.length < _GROUP.size:

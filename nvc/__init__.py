@@ -5,43 +5,9 @@
     >>> for frame in nvc.decode("clip.nvc"):
     ...     pass  # (H, W, 3) uint8 RGB
 
-See README.md for the pipeline and docs/FORMAT.md for the bitstream.
+The public API lives in :mod:`nvc.codec` and is re-exported here. See README.md for the
+pipeline and docs/FORMAT.md for the bitstream.
 """
 
-from nvc.codec import (
-    FORMAT_VERSION,
-    BitstreamError,
-    CodecRuntimeError,
-    EncodeOptions,
-    EncodeReport,
-    FileInfo,
-    GroupStats,
-    InputError,
-    NewerFormatError,
-    NvcError,
-    UsageError,
-    VideoFile,
-    __version__,
-    decode,
-    encode,
-    open,
-)
-
-__all__ = [
-    "FORMAT_VERSION",
-    "BitstreamError",
-    "CodecRuntimeError",
-    "EncodeOptions",
-    "EncodeReport",
-    "FileInfo",
-    "GroupStats",
-    "InputError",
-    "NewerFormatError",
-    "NvcError",
-    "UsageError",
-    "VideoFile",
-    "__version__",
-    "decode",
-    "encode",
-    "open",
-]
+from nvc.codec import *  # noqa: F401,F403 - the package's face is exactly nvc.codec's public API
+from nvc.codec import __all__, __version__  # noqa: F401

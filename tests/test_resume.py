@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -36,19 +35,24 @@ def _wait_for_groups(folder, count: int, process, timeout: float = 300) -> None:
     raise AssertionError("no checkpoint appeared")
 
 
+def _interrupt_after(source, out, groups: int, sig: int) -> int:
+    """Start an encode in a real process and send it ``sig`` once ``groups`` groups are stored."""
+    process = subprocess.Popen([sys.executable, "-m", "nvc", "encode", str(source), str(out), *ARGS],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_groups(checkpoint_folder(out), groups, process)
+    finally:
+        process.send_signal(sig)
+    return process.wait()
+
+
 def test_killed_encode_resumes_to_the_identical_file(source, tmp_path):
     whole = tmp_path / "whole.nvc"
     assert main(["encode", str(source), str(whole), *ARGS]) == 0
     assert not checkpoint_folder(whole).exists()  # removed once the file is complete
 
     resumed = tmp_path / "resumed.nvc"
-    process = subprocess.Popen([sys.executable, "-m", "nvc", "encode", str(source), str(resumed), *ARGS],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for_groups(checkpoint_folder(resumed), 2, process)
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+    _interrupt_after(source, resumed, 2, signal.SIGKILL)
     assert not resumed.exists()  # nothing under the final name
     done = len(list(checkpoint_folder(resumed).glob("group-*.bin")))
     assert 2 <= done < 6
@@ -56,14 +60,8 @@ def test_killed_encode_resumes_to_the_identical_file(source, tmp_path):
     assert resumed.read_bytes() == whole.read_bytes()
 
 
-def test_resume_refuses_other_options(source, tmp_path):
+def test_ctrl_c_exits_130_and_resume_refuses_other_options(source, tmp_path):
     out = tmp_path / "o.nvc"
-    process = subprocess.Popen([sys.executable, "-m", "nvc", "encode", str(source), str(out), *ARGS],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for_groups(checkpoint_folder(out), 1, process)
-    finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait() == 130
+    assert _interrupt_after(source, out, 1, signal.SIGINT) == 130
     assert not out.exists()
     assert main(["encode", str(source), str(out), *ARGS, "-q", "40", "--resume"]) == 2
