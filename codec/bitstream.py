@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import BinaryIO
 
-from .config import CodecConfig, EncoderInfo, VideoHeader, config_from_json, config_to_json
+from nvc.models import HNeRVConfig
+
+from .config import (MAX_FRAMES, MAX_PIXELS, MAX_SIDE, CodecConfig, EncoderInfo, VideoHeader, config_from_json,
+                     config_to_json)
 from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
 from .errors import BitstreamError
 
@@ -50,6 +53,70 @@ def group_layout(frame_count: int, group_size: int, key_interval: int) -> list[t
         (first, min(group_size, frame_count - first), (first // group_size) % key_interval == 0)
         for first in range(0, frame_count, group_size)
     ]
+
+
+MAX_FEATURE_VALUES = 1 << 29
+"""Bounds the largest feature map rendering one frame makes (2 GiB of float32).  Every file the
+encoder writes stays below it: the largest, 8192x4352 at quality 0 with 4096-pixel tiles, needs
+about 4.1e8 values."""
+
+
+def _render_problem(config: CodecConfig, header: VideoHeader) -> str | None:
+    """Why rendering a frame with this config would cost far more than the frame (nothing is allocated).
+
+    The untiled stages run on the whole padded frame, ``ceil(side / total stride) * total stride``
+    per side, so a total stride far above the frame size (a tiny frame with strides 8^8) would make
+    the decoder allocate terabytes for an 8x8 video; and wide channels on large tiles can need
+    feature maps far above the memory any encoder-made file needs.
+    """
+    model = config.model
+    if not isinstance(model, HNeRVConfig):
+        return None
+    longer = max(header.width, header.height, 16)
+    if model.total_stride > longer:
+        return (f"total stride {model.total_stride} exceeds the frame's longer side ({longer}): "
+                "the frame would be mostly padding")
+    largest = _largest_feature_map(model, header.height, header.width, config.tile)
+    if largest > MAX_FEATURE_VALUES:
+        return f"config implies feature maps of {largest} values, more than {MAX_FEATURE_VALUES}"
+    return None
+
+
+def _largest_feature_map(model: HNeRVConfig, height: int, width: int, tile: int) -> int:
+    """Values in the largest tensor ``HNeRV.render_tiled`` makes for one frame (computed, not allocated)."""
+    widths = (model.stem_channels, *model.channels)
+    split = len(model.strides) - model.tiled_stages
+    rows, cols = model.embed_grid(height, width)
+    largest = max(model.embed_channels, model.stem_channels) * rows * cols
+    for i in range(split):  # untiled stages: the whole padded frame, conv output before PixelShuffle
+        s = model.strides[i]
+        largest = max(largest, widths[i + 1] * s * s * rows * cols)
+        rows, cols = rows * s, cols * s
+    total, scale = 0.0, 1  # the halo, as HNeRV.halo() computes it
+    for i in range(split, len(model.strides)):
+        total += (model.kernels[i] // 2 + (model.block_kernel // 2) / model.strides[i]) / scale
+        scale *= model.strides[i]
+    halo = math.ceil(total + 1 / scale)
+    largest = max(largest, widths[split] * (rows + 2 * halo) * (cols + 2 * halo))  # the padded boundary map
+    r = model.tiled_stride
+    step = max(1, tile // r)
+    rows, cols = min(step, -(-height // r)) + 2 * halo, min(step, -(-width // r)) + 2 * halo  # one tile
+    for i in range(split, len(model.strides)):
+        s = model.strides[i]
+        largest = max(largest, widths[i + 1] * s * s * rows * cols)
+        rows, cols = rows * s, cols * s
+    return max(largest, 3 * rows * cols)
+
+
+def _video_header_field(width: int, height: int, frames: int, at: int) -> tuple[str, int]:
+    """The HEAD field (and its offset) that made :class:`VideoHeader` refuse the values."""
+    if not 1 <= width <= MAX_SIDE:
+        return "width", at + 4
+    if not 1 <= height <= MAX_SIDE or width * height > MAX_PIXELS:
+        return "height", at + 8
+    if not 1 <= frames <= MAX_FRAMES:
+        return "frame_count", at + 20
+    return "fps", at + 12
 
 
 class BitstreamWriter:
@@ -112,15 +179,18 @@ class Bitstream:
             raise BitstreamError("HEAD versions disagree with the preamble", field="format_version", offset=at)
         if fps_den == 0:
             raise BitstreamError("fps denominator is 0", field="fps", offset=at + 16)
-        if matrix >= len(_MATRICES) or full_range > 1:
-            raise BitstreamError("unknown colour information", field="colour", offset=at + 24)
+        if matrix >= len(_MATRICES):
+            raise BitstreamError(f"unknown colour matrix {matrix}", field="colour", offset=at + 24)
+        if full_range > 1:
+            raise BitstreamError(f"full_range is {full_range}, not 0 or 1", field="colour", offset=at + 25)
         if config_len != len(data) - _HEAD.size:
             raise BitstreamError(f"config length {config_len} disagrees with the HEAD chunk",
                                  field="config length", offset=at + 26)
         try:
             header = VideoHeader(width, height, Fraction(fps_num, fps_den), frames, _MATRICES[matrix], bool(full_range))
         except ValueError as exc:
-            raise BitstreamError(str(exc), field="video header", offset=at) from None
+            field, offset = _video_header_field(width, height, frames, at)
+            raise BitstreamError(str(exc), field=field, offset=offset) from None
         try:
             config, encoder = config_from_json(bytes(data[_HEAD.size :]))
         except ValueError as exc:
@@ -129,6 +199,8 @@ class Bitstream:
         if sum(math.prod(shape) for shape in shapes.values()) > MAX_GROUP_PARAMETERS:
             raise BitstreamError(f"config implies more than {MAX_GROUP_PARAMETERS} parameters per group",
                                  field="config", offset=at + _HEAD.size)
+        if problem := _render_problem(config, header):
+            raise BitstreamError(problem, field="config", offset=at + _HEAD.size)
         return header, config, encoder
 
     def _parse_groups(self, chunks: list[ChunkRef], index_offset: int) -> list[GroupRef]:

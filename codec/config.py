@@ -102,7 +102,7 @@ def config_from_json(data: bytes) -> tuple[CodecConfig, EncoderInfo]:
         raise ValueError(f"config of {len(data)} bytes exceeds {MAX_CONFIG_BYTES}")
     _check_nesting(data)
     try:
-        doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"config is not valid JSON: {exc}") from None
     _require_keys(doc, {"arch", "model", "group_size", "key_interval", "tile", "encoder"}, "config")
@@ -142,6 +142,16 @@ def _check_nesting(data: bytes) -> None:
                 raise ValueError(f"config nested deeper than {_MAX_NESTING} levels")
         elif byte in b"]}":
             depth -= 1
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys all differ (a repeated key would be read differently by other parsers)."""
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"config repeats the key {repeated!r}")
+    return doc
 
 
 def _reject_constant(name: str) -> None:

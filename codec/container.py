@@ -89,6 +89,10 @@ def file_size(stream: BinaryIO) -> int:
 def read_preamble(stream: BinaryIO) -> tuple[int, int]:
     """Check the signature and versions; returns (format version, minimum reader version)."""
     raw = stream.read(PREAMBLE.size)
+    if not raw:
+        raise BitstreamError("empty file, not an nvc file", field="signature", offset=0)
+    if len(raw) < len(SIGNATURE) and raw == SIGNATURE[: len(raw)]:
+        raise BitstreamError("file ends inside the signature", field="signature", offset=0)
     if len(raw) < len(SIGNATURE) or raw[: len(SIGNATURE)] != SIGNATURE:
         if raw[:4] == SIGNATURE[:4]:
             raise BitstreamError("damaged signature (was the file converted as text?)", field="signature", offset=0)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nvc import cuda_ext
 from nvc.models import QuantizedTensor, get_architecture, load_symbols
 
 from .config import CodecConfig
@@ -47,10 +48,23 @@ def render_frames(
     frame_count: int,
     frames: range | None = None,
     device: torch.device | str = "cpu",
+    dtype: torch.dtype | None = None,
+    batch: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """Render (a range of) a group's frames from its decoded symbols."""
+    """Render (a range of) a group's frames from its decoded symbols.
+
+    On CUDA with the fused kernels available (``nvc.cuda_ext``), ``batch`` frames (default: by a
+    pixel budget) are rendered at once, all their tiles in one batch.  ``dtype`` (torch.float16 /
+    torch.bfloat16) renders in half precision; the final sum and rounding stay float32.
+    """
     network = build_network(config, height, width, frame_count)
     load_symbols(network, symbols)
     network.eval().to(device)
-    for index in frames if frames is not None else range(frame_count):
+    if dtype is not None:
+        network.to(dtype)
+    indices = frames if frames is not None else range(frame_count)
+    if network.embeddings.device.type == "cuda" and cuda_ext.active(network.embeddings):
+        yield from cuda_ext.render_uint8(network, indices, config.tile, batch)
+        return
+    for index in indices:
         yield to_uint8(network.render_tiled(index, config.tile))

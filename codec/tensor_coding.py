@@ -116,17 +116,20 @@ def decode_tensors(
     for name, shape in expected.items():
         header, pos = _read_tensor_header(view, pos, base_offset, name, shape, reference)
         headers.append(header)
+    length_at = pos
     try:
         length, pos = read_uvarint(view, pos, "coded length")
     except EntropyFormatError as exc:
         raise _wrap(exc, base_offset) from None
     if length != len(view) - pos:
         raise BitstreamError(f"coded length {length} disagrees with the {len(view) - pos} bytes left",
-                             field="coded length", offset=base_offset + pos)
+                             field="coded length", offset=base_offset + length_at)
     try:
         decoded = decode_streams(bytes(view[pos:]), [(math.prod(h.shape), h.table) for h in headers])
     except EntropyFormatError as exc:
-        raise BitstreamError(f"coded data: {exc}", field="coded data", offset=base_offset + pos) from None
+        # exc.offset counts from the start of the coded data (e.g. where its CRC32 lies)
+        raise BitstreamError(f"coded data: {_message(exc)}", field="coded data",
+                             offset=base_offset + pos + exc.offset) from None
     result = {}
     for header, values in zip(headers, decoded):
         symbols = values.astype(np.int64).reshape(header.shape)
@@ -201,5 +204,10 @@ def _read_tensor_header(view, pos, base, name, shape, reference) -> tuple[_Tenso
     return _TensorHeader(name, tuple(shape), mode, step, checksum, base + checksum_offset, table), pos
 
 
+def _message(exc: EntropyFormatError) -> str:
+    """The entropy error's message without its own "(field ..., byte ...)" suffix."""
+    return str(exc).split(" (field")[0]
+
+
 def _wrap(exc: EntropyFormatError, base: int) -> BitstreamError:
-    return BitstreamError(str(exc).split(" (field")[0], field=exc.field, offset=base + exc.offset)
+    return BitstreamError(_message(exc), field=exc.field, offset=base + exc.offset)

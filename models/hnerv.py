@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nvc.cuda_ext import ops as fused
+
 __all__ = ["HNeRVConfig", "HNeRV", "Window"]
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
@@ -113,6 +115,11 @@ class Window:
         return Window(self.top * r, self.left * r, self.height * r, self.width * r)
 
 
+def _fused_inference(x: torch.Tensor) -> bool:
+    """Inference on CUDA with the extension available: convolutions without bias + fused kernels."""
+    return x.device.type == "cuda" and not torch.is_grad_enabled() and fused.active(x)
+
+
 def zero_outside(x: torch.Tensor, window: Window | None) -> torch.Tensor:
     """Zero the positions of a crop that lie outside the frame (what conv zero padding sees)."""
     if window is None:
@@ -137,6 +144,10 @@ class SeparableResidual(nn.Module):
         self.act = activation()
 
     def forward(self, x: torch.Tensor, window: Window | None = None) -> torch.Tensor:
+        if _fused_inference(x):
+            d = fused.depthwise_bias_act(zero_outside(x, window), self.depthwise.weight, self.depthwise.bias,
+                                         fused.activation_name(self.act))
+            return fused.bias_residual(F.conv2d(d, self.pointwise.weight, None), self.pointwise.bias, x)
         return x + self.pointwise(self.act(self.depthwise(zero_outside(x, window))))
 
 
@@ -153,7 +164,13 @@ class UpStage(nn.Module):
         self.block = SeparableResidual(c_out, block_kernel, activation)
 
     def forward(self, x: torch.Tensor, window: Window | None = None) -> torch.Tensor:
-        x = self.act(self.shuffle(self.conv(zero_outside(x, window))))
+        x = zero_outside(x, window)
+        if _fused_inference(x):
+            conv = self.conv
+            x = fused.shuffle_bias_act(F.conv2d(x, conv.weight, None, conv.stride, conv.padding), conv.bias,
+                                       self.stride, fused.activation_name(self.act))
+        else:
+            x = self.act(self.shuffle(self.conv(x)))
         return self.block(x, None if window is None else window.scaled(self.stride))
 
     def halo(self) -> float:
@@ -237,13 +254,16 @@ class HNeRV(nn.Module):
 
     @torch.inference_mode()
     def render_tiled(self, frame_index: int, tile: int) -> torch.Tensor:
-        """Render one frame tile by tile; returns (3, H, W) float in [0, 1] before rounding."""
+        """Render one frame tile by tile; returns (3, H, W) float32 in [0, 1] before rounding.
+
+        The network may be float16 / bfloat16 (a half-precision render); the final sum is float32.
+        """
         feats = self.boundary_features(self.embeddings[frame_index : frame_index + 1])
         skip_lr = self.skip(feats)
         hb, wb = feats.shape[-2:]
         halo, r = self.halo(), self.config.tiled_stride
         padded = F.pad(feats, (halo, halo, halo, halo))
-        out = torch.empty(3, self.height, self.width, dtype=feats.dtype, device=feats.device)
+        out = torch.empty(3, self.height, self.width, dtype=torch.float32, device=feats.device)
         for top, left, rows, cols in self.tiles(tile):
             crop = padded[..., top : top + rows + 2 * halo, left : left + cols + 2 * halo]
             window = Window(top - halo, left - halo, hb, wb)
@@ -251,7 +271,7 @@ class HNeRV(nn.Module):
             skip = _bilinear_crop(skip_lr, top, left, rows, cols, r)
             y0, x0 = top * r, left * r
             y1, x1 = min(y0 + rows * r, self.height), min(x0 + cols * r, self.width)
-            out[:, y0:y1, x0:x1] = (body + skip + 0.5)[0, :, : y1 - y0, : x1 - x0]
+            out[:, y0:y1, x0:x1] = (body.float() + skip.float() + 0.5)[0, :, : y1 - y0, : x1 - x0]
         return out
 
 

@@ -158,3 +158,30 @@ def test_foreign_files_are_refused_at_the_signature(blob):
     with pytest.raises(nvc.BitstreamError) as err:
         Bitstream(io.BytesIO(blob))
     assert err.value.field == "signature" and err.value.offset == 0
+
+
+def test_frame_range_reads_only_the_groups_it_needs(tiny_encoded, monkeypatch):
+    path, _ = tiny_encoded
+    read = []
+    original = Bitstream.group_payload
+    monkeypatch.setattr(Bitstream, "group_payload", lambda self, group: read.append(group.index) or original(self, group))
+    list(nvc.decode(path, frames=(4, 5)))  # group 2 is a key group
+    assert read == [2]
+    read.clear()
+    list(nvc.decode(path, frames=(3, 4)))  # group 1 needs its reference, group 0
+    assert read == [0, 1]
+
+
+def test_rate_search_steps_towards_the_target():
+    from nvc.codec.ratecontrol import _next_quality
+
+    assert _next_quality({28: 0.4}, 0.1, 0, 51) == 40  # 2 halvings at 6 steps each
+    assert _next_quality({28: 0.4, 40: 0.1}, 0.2, 0, 51) == 34
+    assert _next_quality({28: 0.4}, 100.0, 0, 51) == 0  # clamped to the scale
+
+
+def test_bpp_target_picks_a_quality_under_the_target(tiny_clip, tmp_path):
+    report = nvc.encode(tiny_clip, tmp_path / "t.nvc", fps=25, bpp=40.0, **TINY)
+    free = nvc.encode(tiny_clip, tmp_path / "f.nvc", fps=25, quality=report.quality, **TINY)
+    assert report.bytes == free.bytes  # the search only chooses the quality
+    assert report.quality > 28  # ultrafast at the default quality spends far more than 40 bpp here

@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                              "default: UVG's 1920x1080")
     parser.add_argument("--crop", type=parse_size, metavar="WxH", help="centre crop of UVG frames, e.g. 1920x960")
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence; 0: all")
-    parser.add_argument("--qualities", type=int, nargs="+", default=[22, 28, 34, 40], help="nvc quality points")
+    parser.add_argument("--qualities", type=int, nargs="*", default=[22, 28, 34, 40],
+                        help="nvc quality points (none: baselines only)")
     parser.add_argument("--preset", default="medium", help="nvc preset")
     parser.add_argument("--group-size", type=int, help="nvc frames per group (default: the codec's)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where nvc fits")

@@ -1,0 +1,118 @@
+"""Regenerate the golden files of tests/golden/ (run this ONLY when the format version changes on purpose).
+
+    OMP_NUM_THREADS=1 python -m tools.make_golden            # writes tests/golden/
+    OMP_NUM_THREADS=1 python -m tools.make_golden --check    # recompute the JSON from the committed
+                                                             # files and compare (writes nothing)
+
+The golden files pin the decoder: tests/test_golden.py decodes the committed .nvc files and
+compares the entropy-decoded symbols (exactly) and the rendered frames (exactly, or within 1 where
+float rounding differs between CPUs) with what is stored here.  Fitting is not bit-exact across
+machines, so the .nvc files themselves are committed; regenerating them makes new files (new
+hashes), which is why this is only for a deliberate format change, together with a new
+FORMAT_VERSION and a changelog line.
+
+Files (all tiny, preset ultrafast, one frame per group so every group is its own network):
+
+- ``key8x8.nvc``: 8x8, 1 frame, one key group (the smallest valid file; the bit-flip tests use it).
+- ``inter16x8.nvc``: 16x8, 3 frames, key interval 3: a key group then two groups whose tensors
+  are mostly coded as residuals against their predecessor.
+- ``golden.json``: per file, its sha256, the sha256 of every group's symbols (every tensor in
+  coding order, each symbol as a little-endian int32), the sha256 of its steps (little-endian
+  float32) and the sha256 of the decoded frames (uint8, T x H x W x 3, C order).
+- ``<name>.frames.npy``: the decoded frames (``np.save``, no pickle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import nvc
+from nvc.codec.decoder import Decoder
+from nvc.datasets import synthetic_clip
+
+__all__ = ["GOLDEN", "main", "describe", "symbols_sha256", "steps_sha256", "frames_sha256"]
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "tests" / "golden"
+
+GOLDEN = {
+    "key8x8.nvc": dict(size=(8, 8), frames=1, seed=1, group_size=1, key_interval=1),
+    "inter16x8.nvc": dict(size=(16, 8), frames=3, seed=2, group_size=1, key_interval=3),
+}
+
+
+def symbols_sha256(symbols: dict) -> str:
+    """sha256 of a group's symbols: every tensor in coding order, little-endian int32."""
+    digest = hashlib.sha256()
+    for coded in symbols.values():
+        digest.update(coded.symbols.numpy().astype("<i4").tobytes())
+    return digest.hexdigest()
+
+
+def steps_sha256(symbols: dict) -> str:
+    """sha256 of a group's quantization steps, little-endian float32, in coding order."""
+    return hashlib.sha256(np.asarray([c.step for c in symbols.values()], dtype="<f4").tobytes()).hexdigest()
+
+
+def frames_sha256(frames: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(frames, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def describe(path: Path) -> tuple[dict, np.ndarray]:
+    """The JSON entry of one golden file, and its decoded frames."""
+    with Decoder(path) as decoder:
+        groups = []
+        for group in decoder.bitstream.groups:
+            symbols = decoder.group_symbols(group)
+            groups.append({"index": group.index, "key": group.key, "symbols_sha256": symbols_sha256(symbols),
+                           "steps_sha256": steps_sha256(symbols)})
+        frames = np.stack(list(decoder.frames()))
+    entry = {"file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size,
+             "frames_shape": list(frames.shape), "groups": groups, "frames_sha256": frames_sha256(frames),
+             "frames_npy": path.name.removesuffix(".nvc") + ".frames.npy"}
+    return entry, frames
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=FOLDER)
+    parser.add_argument("--check", action="store_true", help="recompute the JSON of the committed files, compare")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    doc = {"format_version": nvc.FORMAT_VERSION,
+           "note": "regenerate only with tools/make_golden.py, and only when the format changes on purpose",
+           "files": {}}
+    for name, spec in GOLDEN.items():
+        path = args.out / name
+        if not args.check:
+            width, height = spec["size"]
+            clip = synthetic_clip(width, height, spec["frames"], seed=spec["seed"])
+            nvc.encode(clip, path, fps=25, preset="ultrafast", group_size=spec["group_size"],
+                       key_interval=spec["key_interval"], tile=16, progress=False)
+        entry, frames = describe(path)
+        doc["files"][name] = entry
+        if not args.check:
+            np.save(args.out / entry["frames_npy"], frames, allow_pickle=False)
+        print(f"{name}: {entry['bytes']} bytes, {len(entry['groups'])} groups, frames {entry['frames_sha256'][:16]}")
+    target = args.out / "golden.json"
+    if args.check:
+        stored = json.loads(target.read_text())
+        if stored != doc:
+            print("golden.json differs from what the committed files decode to", file=sys.stderr)
+            return 1
+        print("golden.json matches")
+        return 0
+    target.write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
