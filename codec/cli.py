@@ -215,9 +215,18 @@ def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossle
         return count
 
 
+def _describe_device(args: argparse.Namespace) -> None:
+    """Under -v on a GPU, say whether the fused kernels or the PyTorch fallback render."""
+    if args.verbose and args.device == "cuda":
+        from nvc import cuda_ext
+
+        _log(args, cuda_ext.describe())
+
+
 def cmd_decode(args: argparse.Namespace) -> int:
     _check_output(args.output, args.overwrite)
     _set_threads(args.threads)
+    _describe_device(args)
     start, stop = _parse_range(args.frames)
     count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device)
     _log(args, f"nvc: decoded {count} frames -> {args.output}")
