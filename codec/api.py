@@ -28,7 +28,6 @@ from .ratecontrol import search_quality, target_bpp
 
 __all__ = ["encode", "decode", "open", "VideoFile", "FileInfo"]
 
-_open = open
 
 
 def encode(

@@ -158,7 +158,7 @@ def file_for_config(nvc, data: bytes) -> bytes | None:
     from fractions import Fraction
 
     from nvc.codec.bitstream import BitstreamWriter
-    from nvc.codec.config import EncoderInfo, VideoHeader, config_from_json
+    from nvc.codec.config import VideoHeader, config_from_json
     from nvc.codec.tensor_coding import encode_tensors
     from nvc.models import QuantizedTensor
 
