@@ -76,36 +76,10 @@ def _render_problem(config: CodecConfig, header: VideoHeader) -> str | None:
     if model.total_stride > longer:
         return (f"total stride {model.total_stride} exceeds the frame's longer side ({longer}): "
                 "the frame would be mostly padding")
-    largest = _largest_feature_map(model, header.height, header.width, config.tile)
+    largest = model.largest_feature_map(header.height, header.width, config.tile)
     if largest > MAX_FEATURE_VALUES:
         return f"config implies feature maps of {largest} values, more than {MAX_FEATURE_VALUES}"
     return None
-
-
-def _largest_feature_map(model: HNeRVConfig, height: int, width: int, tile: int) -> int:
-    """Values in the largest tensor ``HNeRV.render_tiled`` makes for one frame (computed, not allocated)."""
-    widths = (model.stem_channels, *model.channels)
-    split = len(model.strides) - model.tiled_stages
-    rows, cols = model.embed_grid(height, width)
-    largest = max(model.embed_channels, model.stem_channels) * rows * cols
-    for i in range(split):  # untiled stages: the whole padded frame, conv output before PixelShuffle
-        s = model.strides[i]
-        largest = max(largest, widths[i + 1] * s * s * rows * cols)
-        rows, cols = rows * s, cols * s
-    total, scale = 0.0, 1  # the halo, as HNeRV.halo() computes it
-    for i in range(split, len(model.strides)):
-        total += (model.kernels[i] // 2 + (model.block_kernel // 2) / model.strides[i]) / scale
-        scale *= model.strides[i]
-    halo = math.ceil(total + 1 / scale)
-    largest = max(largest, widths[split] * (rows + 2 * halo) * (cols + 2 * halo))  # the padded boundary map
-    r = model.tiled_stride
-    step = max(1, tile // r)
-    rows, cols = min(step, -(-height // r)) + 2 * halo, min(step, -(-width // r)) + 2 * halo  # one tile
-    for i in range(split, len(model.strides)):
-        s = model.strides[i]
-        largest = max(largest, widths[i + 1] * s * s * rows * cols)
-        rows, cols = rows * s, cols * s
-    return max(largest, 3 * rows * cols)
 
 
 def _video_header_field(width: int, height: int, frames: int, at: int) -> tuple[str, int]:

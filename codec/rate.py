@@ -1,8 +1,11 @@
 """Rate knobs: the quality scale, the effort presets, and how they become fitting settings.
 
 ``quality`` works like x265's CRF: lower is better, and 6 steps double (or halve) the rate
-weight lambda.  It also widens the network for low values and narrows it for high ones, since a
-small lambda cannot buy quality a small network does not have.
+weight lambda.  Above the default it also narrows the network, since a large lambda leaves a
+large network's capacity unused.  Below the default the network keeps its width: measured on
+bikes at preset medium, a 1.4x wider network (quality 16) fitted its first group 3.5x slower
+per iteration and reached the same PSNR (32.6 dB) as the default width at 2.4x the bytes; the
+presets' iteration counts cannot train the extra capacity.
 """
 
 from __future__ import annotations
@@ -47,12 +50,12 @@ def model_for_video(quality: int, height: int, width: int) -> HNeRVConfig:
     """Network for a video: strides from the frame size, width from the quality.
 
     The total stride is the largest of the ladder that keeps the embedding grid at least about
-    1.6 positions on the short side, so small frames are not mostly padding.  Width is 1.0x at the
-    default quality, wider below it and narrower above.
+    1.6 positions on the short side, so small frames are not mostly padding.  Width is 1.0x at and
+    below the default quality and narrows above it, to 0.5x at 24 steps above.
     """
     short = min(height, width)
     strides = next((s for s in _STRIDE_LADDER if math.prod(s) * 1.6 <= short), _STRIDE_LADDER[-1])
-    scale = min(1.5, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24)))
+    scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24)))
     channels = tuple(max(8, int(round(c * scale / 4)) * 4) for c in _BASE_CHANNELS[-len(strides):])
     kernels = (1,) + (3,) * (len(strides) - 1)
     return HNeRVConfig(stem_channels=channels[0], channels=channels, strides=strides, kernels=kernels,

@@ -79,6 +79,39 @@ class HNeRVConfig:
         s = self.total_stride
         return -(-height // s), -(-width // s)
 
+    def halo(self) -> int:
+        """Boundary-resolution pixels of context a tile needs on each side (convs, blocks, head)."""
+        total, scale = 0.0, 1
+        for kernel, stride in zip(self.kernels[-self.tiled_stages :], self.strides[-self.tiled_stages :]):
+            total += (kernel // 2 + (self.block_kernel // 2) / stride) / scale
+            scale *= stride
+        return math.ceil(total + 1 / scale)  # + the 3x3 head
+
+    def largest_feature_map(self, height: int, width: int, tile: int) -> int:
+        """Values in the largest tensor :meth:`HNeRV.render_tiled` makes for one frame (nothing allocated).
+
+        The decoder bounds this before building a network, so a hostile header cannot make it
+        allocate far more than any encoder-made file needs.
+        """
+        widths = (self.stem_channels, *self.channels)
+        split = len(self.strides) - self.tiled_stages
+        rows, cols = self.embed_grid(height, width)
+        largest = max(self.embed_channels, self.stem_channels) * rows * cols
+        for i in range(split):  # untiled stages: the whole padded frame, conv output before PixelShuffle
+            s = self.strides[i]
+            largest = max(largest, widths[i + 1] * s * s * rows * cols)
+            rows, cols = rows * s, cols * s
+        halo = self.halo()
+        largest = max(largest, widths[split] * (rows + 2 * halo) * (cols + 2 * halo))  # the padded boundary map
+        r = self.tiled_stride
+        step = max(1, tile // r)
+        rows, cols = min(step, -(-height // r)) + 2 * halo, min(step, -(-width // r)) + 2 * halo  # one tile
+        for i in range(split, len(self.strides)):
+            s = self.strides[i]
+            largest = max(largest, widths[i + 1] * s * s * rows * cols)
+            rows, cols = rows * s, cols * s
+        return max(largest, 3 * rows * cols)
+
     def parameter_shapes(self, height: int, width: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every parameter of :class:`HNeRV`, in its order, without building it.
 
@@ -173,9 +206,6 @@ class UpStage(nn.Module):
             x = self.act(self.shuffle(self.conv(x)))
         return self.block(x, None if window is None else window.scaled(self.stride))
 
-    def halo(self) -> float:
-        """Input-resolution pixels this stage reads beyond its output (conv + block)."""
-        return self.conv.kernel_size[0] // 2 + (self.block.depthwise.kernel_size[0] // 2) / self.stride
 
 
 class HNeRV(nn.Module):
@@ -236,12 +266,7 @@ class HNeRV(nn.Module):
 
     def halo(self) -> int:
         """Boundary-resolution pixels of context a tile needs on each side."""
-        total, scale = 0.0, 1
-        for stage in self.stages[self._split :]:
-            total += stage.halo() / scale
-            scale *= stage.stride
-        total += 1 / scale  # the 3x3 head
-        return math.ceil(total)
+        return self.config.halo()
 
     def tiles(self, tile: int) -> Iterator[tuple[int, int, int, int]]:
         """Tiles (top, left, rows, cols) in boundary-resolution pixels covering the visible frame."""

@@ -24,25 +24,34 @@ from .metrics import score
 __all__ = ["encode_point", "decode_stats", "score_file", "nvc_setting", "nvc_curve"]
 
 
-def nvc_curve(preset: str, group_size: int | None = None) -> str:
-    """Name of the RD curve of one preset, e.g. `nvc-medium` (`nvc-fast-gs4` with a group size)."""
-    return f"nvc-{preset}" + ("" if group_size is None else f"-gs{group_size}")
+def _grouping(group_size: int | None, key_interval: int | None) -> str:
+    """Suffix naming a grouping other than the codec's default, e.g. `-gs4` or `-ki1`."""
+    return ("" if group_size is None else f"-gs{group_size}") + ("" if key_interval is None else f"-ki{key_interval}")
 
 
-def nvc_setting(preset: str, quality: int, group_size: int | None = None) -> str:
-    """The results' `setting` of one point, e.g. `medium-q28` (`fast-q28-gs4` with a group size)."""
-    return f"{preset}-q{quality}" + ("" if group_size is None else f"-gs{group_size}")
+def nvc_curve(preset: str, group_size: int | None = None, key_interval: int | None = None) -> str:
+    """Name of the RD curve of one preset, e.g. `nvc-medium` (`nvc-fast-gs4`, `nvc-medium-ki1`)."""
+    return f"nvc-{preset}" + _grouping(group_size, key_interval)
+
+
+def nvc_setting(preset: str, quality: int, group_size: int | None = None, key_interval: int | None = None) -> str:
+    """The results' `setting` of one point, e.g. `medium-q28` (`fast-q28-gs4`, `medium-q28-ki1`)."""
+    return f"{preset}-q{quality}" + _grouping(group_size, key_interval)
 
 
 def encode_point(clip: np.ndarray, fps: Fraction | int, dest: Path, *, preset: str, quality: int,
-                 group_size: int | None = None, threads: int = 2, **options) -> dict:
+                 group_size: int | None = None, key_interval: int | None = None, threads: int = 2,
+                 **options) -> dict:
     """Encode ``clip`` at one quality, decode and score the file; returns a result row.
 
-    ``group_size`` None keeps the codec's default; ``options`` are further nvc.encode options.
+    ``group_size`` and ``key_interval`` None keep the codec's defaults; ``options`` are further
+    nvc.encode options.
     """
     torch.set_num_threads(threads)
     if group_size is not None:
         options["group_size"] = group_size
+    if key_interval is not None:
+        options["key_interval"] = key_interval
     start = time.perf_counter()
     report = nvc.encode(clip, dest, fps=fps, preset=preset, quality=quality, progress=False, **options)
     encode_s = time.perf_counter() - start
@@ -50,8 +59,8 @@ def encode_point(clip: np.ndarray, fps: Fraction | int, dest: Path, *, preset: s
     frames, height, width = clip.shape[:3]
     return {
         "codec": "nvc",
-        "setting": nvc_setting(preset, quality, group_size),
-        "curve": nvc_curve(preset, group_size),
+        "setting": nvc_setting(preset, quality, group_size, key_interval),
+        "curve": nvc_curve(preset, group_size, key_interval),
         "preset": preset,
         "quality": quality,
         "options": dict(options),

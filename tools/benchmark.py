@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="nvc quality points (none: baselines only)")
     parser.add_argument("--preset", default="medium", help="nvc preset")
     parser.add_argument("--group-size", type=int, help="nvc frames per group (default: the codec's)")
+    parser.add_argument("--key-interval", type=int,
+                        help="nvc groups per key group; 1 fits every group from scratch (default: the codec's)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where nvc fits")
     parser.add_argument("--baselines", type=_names, default=list(BASELINES),
                         help=f"comma-separated from {','.join(BASELINES)}, or none")
@@ -89,12 +91,13 @@ def _log(step: str, sequence: BenchSequence, setting: str, row: dict | None = No
 def _run_nvc(sequence: BenchSequence, args: argparse.Namespace, rows: list[dict], results: Path) -> None:
     """Measure the missing nvc points; score old rows that predate some metric from their files."""
     for quality in args.qualities:
-        setting = nvc_setting(args.preset, quality, args.group_size)
+        setting = nvc_setting(args.preset, quality, args.group_size, args.key_interval)
         row = find_row(rows, sequence.name, "nvc", setting)
         if row is None:
             _log("encode", sequence, f"nvc {setting}")
             new = encode_point(sequence.frames, sequence.fps, args.out / f"{sequence.name}-{setting}.nvc",
                                preset=args.preset, quality=quality, group_size=args.group_size,
+                               key_interval=args.key_interval,
                                threads=args.threads, device=args.device)
             _store(sequence, new, rows, results)
             _log("done", sequence, f"nvc {setting}", new)

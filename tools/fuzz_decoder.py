@@ -192,7 +192,7 @@ def file_for_config(nvc, data: bytes) -> bytes | None:
 
 def check_config(nvc, data: bytes) -> list[str]:
     """The config target: build the file, then decode it (or only open it when rendering is costly)."""
-    from nvc.codec.bitstream import Bitstream, _largest_feature_map
+    from nvc.codec.bitstream import Bitstream
     from nvc.models import HNeRVConfig
 
     built = file_for_config(nvc, data)
@@ -204,7 +204,7 @@ def check_config(nvc, data: bytes) -> list[str]:
         return [f"BitstreamError: {exc}"]
     model, header, tile = bitstream.config.model, bitstream.header, bitstream.config.tile
     if isinstance(model, HNeRVConfig) and \
-            _largest_feature_map(model, header.height, header.width, tile) > _CONFIG_RENDER_LIMIT:
+            model.largest_feature_map(header.height, header.width, tile) > _CONFIG_RENDER_LIMIT:
         return ["accepted, too costly to render here"]
     return check_one(nvc, built)
 

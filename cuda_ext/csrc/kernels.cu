@@ -73,6 +73,17 @@ __device__ __forceinline__ void col_coords(int e, int C, int c_row, int& c, int&
   }
 }
 
+// Columns [col0, col1) of row h of sample n that lie inside the frame; false if the row lies
+// outside it.  Without a mask every position is inside.
+__device__ __forceinline__ bool inside_columns(const Mask& mask, int n, int h, int W, int& col0, int& col1) {
+  if (mask.origins == nullptr) {
+    col0 = 0; col1 = W;
+    return true;
+  }
+  const int fr = mask.origins[2 * n] + h, fc = mask.origins[2 * n + 1];
+  col0 = -fc; col1 = mask.width - fc;
+  return fr >= 0 && fr < mask.height;
+}
 dim3 grid_for_rows(Rows r) {
   const int x = (r.len + kThreads - 1) / kThreads;
   const int y = r.rows < 65535 ? r.rows : 65535;  // grid.y limit: rows beyond it loop
@@ -90,14 +101,8 @@ shuffle_kernel(const T* __restrict__ x, const float* __restrict__ bias, T* __res
     int n, c_row, oh;
     row_coords<CL>(row, C, OH, n, c_row, oh);
     const int h = oh / r, i = oh - h * r;
-    int col0 = 0, col1 = OW;  // columns inside the frame
-    bool row_inside = true;
-    if (mask.origins != nullptr) {
-      const int fr = mask.origins[2 * n] + oh, fc = mask.origins[2 * n + 1];
-      row_inside = fr >= 0 && fr < mask.height;
-      col0 = -fc;
-      col1 = mask.width - fc;
-    }
+    int col0, col1;
+    const bool row_inside = inside_columns(mask, n, oh, OW, col0, col1);
     const T* xrow = x + n * s0 + h * s2;
     T* yrow = y + static_cast<int64_t>(row) * R.len;
     for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < R.len; e += gridDim.x * blockDim.x) {
@@ -202,14 +207,8 @@ residual_kernel(const T* __restrict__ p, const T* __restrict__ res, const float*
   for (int row = blockIdx.y; row < R.rows; row += gridDim.y) {
     int n, c_row, h;
     row_coords<CL>(row, C, H, n, c_row, h);
-    int col0 = 0, col1 = W;
-    bool row_inside = true;
-    if (mask.origins != nullptr) {
-      const int fr = mask.origins[2 * n] + h, fc = mask.origins[2 * n + 1];
-      row_inside = fr >= 0 && fr < mask.height;
-      col0 = -fc;
-      col1 = mask.width - fc;
-    }
+    int col0, col1;
+    const bool row_inside = inside_columns(mask, n, h, W, col0, col1);
     const T* prow = p + n * p0 + h * p2;
     const T* rrow = res + n * r0 + h * r2;
     T* yrow = y + static_cast<int64_t>(row) * R.len;
