@@ -57,8 +57,8 @@ def group_layout(frame_count: int, group_size: int, key_interval: int) -> list[t
 
 MAX_FEATURE_VALUES = 1 << 29
 """Bounds the largest feature map rendering one frame makes (2 GiB of float32).  Every file the
-encoder writes stays below it: the largest, 8192x4352 at quality 0 with 4096-pixel tiles, needs
-about 4.1e8 values."""
+encoder writes stays below it: the largest, 8192x4352 at quality 28 or below with 4096-pixel
+tiles, needs about 2.7e8 values."""
 
 
 def _render_problem(config: CodecConfig, header: VideoHeader) -> str | None:

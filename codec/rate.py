@@ -51,7 +51,7 @@ def model_for_video(quality: int, height: int, width: int) -> HNeRVConfig:
 
     The total stride is the largest of the ladder that keeps the embedding grid at least about
     1.6 positions on the short side, so small frames are not mostly padding.  Width is 1.0x at and
-    below the default quality and narrows above it, to 0.5x at 24 steps above.
+    below the default quality and narrows above it (about 0.5x at quality 51).
     """
     short = min(height, width)
     strides = next((s for s in _STRIDE_LADDER if math.prod(s) * 1.6 <= short), _STRIDE_LADDER[-1])

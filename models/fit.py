@@ -51,7 +51,7 @@ class FitSettings:
     eval_every: int = 25
     patience: int = 8
     grad_clip: float = 1.0
-    init_bits: int = 6
+    init_bits: int = 8
 
 
 @dataclass(frozen=True)
