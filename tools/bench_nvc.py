@@ -86,13 +86,21 @@ def score_file(clip: np.ndarray, path: Path) -> dict[str, float]:
 
 
 def decode_stats(path: Path, threads: int = 2) -> dict:
-    """Decode ``path`` in a fresh interpreter: seconds, frames/s and peak RSS (MiB)."""
+    """Decode ``path`` in a fresh interpreter: seconds, frames/s and peak RSS (MiB).
+
+    Peak RSS is the child's VmHWM: on Linux ``ru_maxrss`` survives exec, so a child started by a
+    large benchmark process would report the parent's peak instead of the decoder's.
+    """
     code = (
         "import sys, time, json, resource, torch, nvc\n"
         f"torch.set_num_threads({threads})\n"
         "t = time.perf_counter(); n = sum(1 for _ in nvc.decode(sys.argv[1])); s = time.perf_counter() - t\n"
-        "print(json.dumps({'decode_s': s, 'decode_fps': n / s,"
-        " 'decode_peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "try:\n"
+        "    with open('/proc/self/status') as status:\n"
+        "        peak = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:')) / 1024\n"
+        "except (OSError, StopIteration):\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'decode_s': s, 'decode_fps': n / s, 'decode_peak_rss_mib': peak}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
