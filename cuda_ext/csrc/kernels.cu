@@ -84,6 +84,7 @@ __device__ __forceinline__ bool inside_columns(const Mask& mask, int n, int h, i
   col0 = -fc; col1 = mask.width - fc;
   return fr >= 0 && fr < mask.height;
 }
+
 dim3 grid_for_rows(Rows r) {
   const int x = (r.len + kThreads - 1) / kThreads;
   const int y = r.rows < 65535 ? r.rows : 65535;  // grid.y limit: rows beyond it loop
