@@ -3,7 +3,8 @@
 Every coded tensor is stored as integer symbols ``q = round(w / step)`` with one float step per
 tensor.  During fitting the distortion term sees the exact rounded values (straight-through
 gradient), while the rate term sees ``w / step`` plus uniform noise under a zero-mean Laplace model
-of the symbols (or of their residual against the previous group's symbols).  The Laplace model is
+of the symbols (or of their residual against an anchor: the previous group's weights, expressed on
+this tensor's grid).  The Laplace model is
 only a differentiable proxy: the file itself is coded with measured integer histograms.
 """
 
@@ -49,11 +50,19 @@ class TensorQuantizer(nn.Module):
     def __init__(self, init_step: float) -> None:
         super().__init__()
         self.log_step = nn.Parameter(torch.tensor(math.log(max(init_step, 1e-6)), dtype=torch.float32))
+        self.pinned: torch.Tensor | None = None
 
     @property
     def step(self) -> torch.Tensor:
         """The step size, kept in a sane range so a diverging fit cannot produce 0 or inf."""
+        if self.pinned is not None:
+            return self.pinned
         return torch.exp(self.log_step.clamp(_MIN_LOG_STEP, _MAX_LOG_STEP))
+
+    def pin(self, step: float) -> None:
+        """Fix the step to exactly ``step`` (a float32 value), e.g. a reference group's step."""
+        self.log_step.requires_grad_(False)
+        self.pinned = torch.tensor(step, dtype=torch.float32)
 
     def fake_quantize(self, w: torch.Tensor) -> torch.Tensor:
         """Exact rounded values in the forward pass, straight-through gradient for ``w`` and the step."""
@@ -64,11 +73,9 @@ class TensorQuantizer(nn.Module):
         """Integer symbols (int64) of ``w`` on this quantizer's grid."""
         return torch.round(w.detach() / self.step.detach()).to(torch.int64)
 
-    def rate_bits(self, w: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
-        """Differentiable estimate of the bits needed for ``w`` (optionally as a residual)."""
-        x = w / self.step
-        if reference is not None:
-            x = x - reference
+    def rate_bits(self, w: torch.Tensor, anchor: torch.Tensor | None) -> torch.Tensor:
+        """Differentiable estimate of the bits needed for ``w`` (or for its residual against ``anchor``)."""
+        x = (w if anchor is None else w - anchor) / self.step
         x = x + torch.empty_like(x).uniform_(-0.5, 0.5)
         scale = x.detach().abs().mean().clamp(min=0.05)
         return laplace_bits(x, scale).sum()

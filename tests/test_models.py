@@ -63,8 +63,12 @@ def test_laplace_bits_is_a_probability_model():
     assert math.isclose(float(total), 1.0, rel_tol=1e-4)
 
 
+def _clip() -> torch.Tensor:
+    return torch.from_numpy(synthetic_clip(32, 24, 3, seed=2)).permute(0, 3, 1, 2).float() / 255
+
+
 def _fit(seed: int, iterations: int = 40, lam: float = 1e-4):
-    clip = torch.from_numpy(synthetic_clip(32, 24, 3, seed=2)).permute(0, 3, 1, 2).float() / 255
+    clip = _clip()
     torch.manual_seed(seed)
     network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
     return network, clip, fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10))
@@ -86,11 +90,24 @@ def test_fit_reaches_a_clear_psnr_and_reports_the_rounded_network():
     assert abs(10 * math.log10(1 / float(mse)) - result.psnr) < 1e-3
 
 
-def test_residual_fit_starts_from_the_reference_and_keeps_its_grid():
-    _, clip, first = _fit(seed=0, iterations=30)
+def _fit_after(first, band: tuple[float, float]):
     torch.manual_seed(1)
     network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
-    second = fit_group(network, clip, FitSettings(iterations=10, eval_every=5), reference=first.symbols)
-    for name, coded in second.symbols.items():
-        if name != "embeddings":
-            assert coded.step == first.symbols[name].step
+    settings = FitSettings(iterations=10, eval_every=10, reference_step_band=band)  # one state, after the freeze
+    return fit_group(network, _clip(), settings, reference=first.symbols)
+
+
+def test_an_inter_fit_adopts_the_reference_steps_inside_the_band_only():
+    _, _, first = _fit(seed=0, iterations=30)
+    shared = [name for name in first.symbols if name != "embeddings"]
+    everywhere = _fit_after(first, (0.0, math.inf))
+    assert all(everywhere.symbols[n].step == first.symbols[n].step for n in shared)
+    nowhere = _fit_after(first, (math.inf, math.inf))
+    assert not any(nowhere.symbols[n].step == first.symbols[n].step for n in shared)
+
+
+def test_a_pinned_quantizer_keeps_the_exact_step():
+    quantizer = TensorQuantizer(0.1)
+    quantizer.pin(0.3)
+    assert float(quantizer.step) == float(torch.tensor(0.3, dtype=torch.float32))
+    assert not quantizer.log_step.requires_grad
