@@ -114,7 +114,8 @@ def fit_group(
     start = time.perf_counter()
     anchors = _init_from_reference(model, reference)
     params = dict(model.named_parameters())
-    quantizers = {name: TensorQuantizer(_initial_step(p, settings.init_bits, reference, name))
+    inherited = {name: reference[name] for name in anchors}
+    quantizers = {name: TensorQuantizer(_initial_step(p, settings.init_bits, inherited.get(name)))
                   for name, p in params.items()}
     residual_of: dict[str, torch.Tensor] = {}  # reference symbols of the tensors pinned to their reference grid
 
@@ -176,16 +177,14 @@ def fit_group(
     return FitResult(best_state, best_psnr, done, time.perf_counter() - start)
 
 
-def _initial_step(p: torch.Tensor, bits: int, reference: Mapping[str, QuantizedTensor] | None, name: str) -> float:
+def _initial_step(p: torch.Tensor, bits: int, inherited: QuantizedTensor | None) -> float:
     """``max|w|`` over ``2**(bits-1) - 1``, and for an inherited tensor at least 1/16 of its reference step.
 
     The floor matters for a tensor the reference quantized to (nearly) all zeros: its grid would
     start near 1e-6 and its symbols overflow the entropy coder's alphabet after a few updates.
     """
     step = float(p.detach().abs().max().clamp(min=1e-4)) / (2 ** (bits - 1) - 1)
-    if reference is not None and name not in PER_FRAME_PARAMETERS:
-        step = max(step, reference[name].step / 16)
-    return step
+    return step if inherited is None else max(step, inherited.step / 16)
 
 
 def _init_from_reference(model: nn.Module, reference: Mapping[str, QuantizedTensor] | None) -> dict[str, torch.Tensor]:

@@ -4,8 +4,8 @@ Every coded tensor is stored as integer symbols ``q = round(w / step)`` with one
 tensor.  During fitting the distortion term sees the exact rounded values (straight-through
 gradient), while the rate term sees ``w / step`` plus uniform noise under a zero-mean Laplace model
 of the symbols (or of their residual against an anchor: the previous group's weights, expressed on
-this tensor's grid).  The Laplace model is
-only a differentiable proxy: the file itself is coded with measured integer histograms.
+this tensor's grid).  The Laplace model is only a differentiable proxy: the file itself is coded
+with measured integer histograms.
 """
 
 from __future__ import annotations
