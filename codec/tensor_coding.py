@@ -1,9 +1,9 @@
 """A group's quantized tensors <-> the payload of its GRUP chunk.
 
 Each tensor is coded either intra (its symbols) or as the residual against the previous group's
-symbols on the same grid, whichever costs fewer bytes (table included); all tensors of a group
-share one rANS string.  The decoder checks every shape against the one the config implies and
-every tensor's symbols against a stored CRC32.
+symbols on the same grid, whichever costs fewer bytes (table included; a residual too wide for
+one table is no option); all tensors of a group share one rANS string.  The decoder checks every
+shape against the one the config implies and every tensor's symbols against a stored CRC32.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from nvc.entropy import (
+    MAX_ALPHABET,
     EntropyFormatError,
     build_table,
     decode_streams,
@@ -29,9 +30,9 @@ from nvc.entropy import (
     table_to_bytes,
     write_uvarint,
 )
-from nvc.models import QuantizedTensor
+from nvc.models import MAX_SYMBOL, QuantizedTensor
 
-from .errors import BitstreamError
+from .errors import BitstreamError, CodecRuntimeError
 
 __all__ = ["TensorStats", "encode_tensors", "decode_tensors", "INTRA", "RESIDUAL"]
 
@@ -65,14 +66,16 @@ def encode_tensors(
     parts, stats = [], []
     for name, coded in tensors.items():
         symbols = coded.symbols.numpy().astype(np.int64)
+        if not _fits_alphabet(symbols):
+            raise CodecRuntimeError(f"tensor {name!r}: symbols span more than the {MAX_ALPHABET} values a table holds"
+                                    f" (fitted states saturate at +-{MAX_SYMBOL})")
         mode, values = INTRA, symbols
         table = build_table(values)
         intra_cost = cost = _cost(table, values)
         ref = None if reference is None else reference.get(name)
         if ref is not None and ref.step == coded.step and tuple(ref.symbols.shape) == symbols.shape:
             residual = symbols - ref.symbols.numpy().astype(np.int64)
-            residual_table = build_table(residual)
-            if _cost(residual_table, residual) < cost:
+            if _fits_alphabet(residual) and _cost(residual_table := build_table(residual), residual) < cost:
                 mode, values, table = RESIDUAL, residual, residual_table
         out += bytes([symbols.ndim]) + b"".join(write_uvarint(d) for d in symbols.shape)
         out += bytes([mode]) + _STEP.pack(coded.step) + _CRC.pack(symbols_checksum(symbols))
@@ -82,6 +85,11 @@ def encode_tensors(
     coded_bytes = encode_streams(parts)
     out += write_uvarint(len(coded_bytes)) + coded_bytes
     return bytes(out), stats
+
+
+def _fits_alphabet(symbols: np.ndarray) -> bool:
+    """Whether one frequency table can span the symbols (a residual of two saturated tensors may not)."""
+    return int(symbols.max()) - int(symbols.min()) < MAX_ALPHABET
 
 
 def _cost(table, values: np.ndarray) -> float:

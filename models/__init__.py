@@ -5,6 +5,7 @@ Knows tensors, nothing of files: the codec hands it frames and gets integer symb
 
 from .fit import FitEvent, FitResult, FitSettings, QuantizedTensor, fit_group, load_symbols, psnr_from_mse
 from .hnerv import HNeRV, HNeRVConfig
+from .quant import MAX_SYMBOL
 from .registry import ARCHITECTURES, config_from_dict, config_to_dict, get_architecture
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "FitSettings",
     "HNeRV",
     "HNeRVConfig",
+    "MAX_SYMBOL",
     "QuantizedTensor",
     "config_from_dict",
     "config_to_dict",

@@ -181,7 +181,7 @@ def _initial_step(p: torch.Tensor, bits: int, inherited: QuantizedTensor | None)
     """``max|w|`` over ``2**(bits-1) - 1``, and for an inherited tensor at least 1/16 of its reference step.
 
     The floor matters for a tensor the reference quantized to (nearly) all zeros: its grid would
-    start near 1e-6 and its symbols overflow the entropy coder's alphabet after a few updates.
+    start near 1e-6 and its symbols run into the saturation bound (MAX_SYMBOL) after a few updates.
     """
     step = float(p.detach().abs().max().clamp(min=1e-4)) / (2 ** (bits - 1) - 1)
     return step if inherited is None else max(step, inherited.step / 16)

@@ -15,7 +15,12 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["TensorQuantizer", "round_ste", "laplace_bits"]
+__all__ = ["TensorQuantizer", "round_ste", "laplace_bits", "MAX_SYMBOL"]
+
+MAX_SYMBOL = (1 << 15) - 1
+"""Largest symbol magnitude.  Symbols saturate here, so a tensor's symbols span at most 65,535
+values and always fit the entropy coder's alphabet, even when a fit shrinks a step far below its
+weights; the saturated values are what the fit sees and scores, so nothing is lost silently."""
 
 _MIN_LOG_STEP = math.log(1e-6)
 _MAX_LOG_STEP = math.log(1e3)
@@ -65,13 +70,13 @@ class TensorQuantizer(nn.Module):
         self.pinned = torch.tensor(step, dtype=torch.float32)
 
     def fake_quantize(self, w: torch.Tensor) -> torch.Tensor:
-        """Exact rounded values in the forward pass, straight-through gradient for ``w`` and the step."""
+        """Exact rounded (saturated) values forward, straight-through gradient for ``w`` and the step."""
         step = self.step
-        return round_ste(w / step) * step
+        return round_ste((w / step).clamp(-MAX_SYMBOL, MAX_SYMBOL)) * step
 
     def symbols(self, w: torch.Tensor) -> torch.Tensor:
         """Integer symbols (int64) of ``w`` on this quantizer's grid."""
-        return torch.round(w.detach() / self.step.detach()).to(torch.int64)
+        return torch.round((w.detach() / self.step.detach()).clamp(-MAX_SYMBOL, MAX_SYMBOL)).to(torch.int64)
 
     def rate_bits(self, w: torch.Tensor, anchor: torch.Tensor | None) -> torch.Tensor:
         """Differentiable estimate of the bits needed for ``w`` (or for its residual against ``anchor``)."""

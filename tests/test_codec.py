@@ -15,7 +15,8 @@ from nvc.codec.bitstream import Bitstream
 from nvc.codec.config import CodecConfig, EncoderInfo, config_from_json, config_to_json
 from nvc.codec.container import scan_chunks
 from nvc.codec.tensor_coding import decode_tensors, encode_tensors
-from nvc.models import QuantizedTensor
+from nvc.entropy import MAX_ALPHABET
+from nvc.models import MAX_SYMBOL, QuantizedTensor
 
 from .bitstream_tools import rechunk as _rechunk
 from .conftest import TINY
@@ -78,6 +79,22 @@ def test_tensor_coding_round_trip_with_residuals():
     with pytest.raises(nvc.BitstreamError) as err:
         decode_tensors(payload, 100, {"a": (8, 3, 3, 2), "b": (5,)}, ref)
     assert err.value.field == "tensor shape" and err.value.offset > 100
+
+
+def test_a_residual_too_wide_for_one_table_is_coded_intra():
+    saturated = torch.full((4,), MAX_SYMBOL)
+    saturated[0] = -MAX_SYMBOL
+    ref = {"a": QuantizedTensor(-saturated, 0.5)}
+    cur = {"a": QuantizedTensor(saturated, 0.5)}  # residual spans 4 * MAX_SYMBOL + 1 values
+    payload, stats = encode_tensors(cur, ref)
+    assert [s.mode for s in stats] == [0]
+    assert torch.equal(decode_tensors(payload, 0, {"a": (4,)}, ref)["a"].symbols, cur["a"].symbols)
+
+
+def test_symbols_wider_than_one_table_are_a_typed_encoder_error():
+    too_wide = {"a": QuantizedTensor(torch.tensor([0, MAX_ALPHABET]), 0.5)}
+    with pytest.raises(nvc.CodecRuntimeError, match="'a'"):
+        encode_tensors(too_wide, None)
 
 
 def test_config_json_is_strict():

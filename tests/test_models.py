@@ -10,7 +10,8 @@ import torch
 from nvc.codec.rate import model_for_video
 from nvc.datasets import synthetic_clip
 from nvc.models import FitSettings, HNeRV, HNeRVConfig, fit_group, load_symbols
-from nvc.models.quant import TensorQuantizer, laplace_bits
+from nvc.entropy import MAX_ALPHABET
+from nvc.models.quant import MAX_SYMBOL, TensorQuantizer, laplace_bits
 
 
 @pytest.mark.parametrize("height,width,tile", [(24, 40, 16), (33, 47, 8), (9, 17, 16), (1, 1, 16), (70, 90, 32)])
@@ -54,6 +55,15 @@ def test_quantizer_rounds_exactly_and_passes_gradients():
     out.sum().backward()
     assert torch.allclose(w.grad, torch.ones(3))
     assert quantizer.symbols(w).tolist() == [3, 0, 10]
+
+
+def test_quantizer_saturates_so_every_tensor_fits_one_entropy_table():
+    quantizer = TensorQuantizer(1e-6)
+    w = torch.tensor([1.0, -1.0, 0.0, 5e-6])
+    assert quantizer.symbols(w).tolist() == [MAX_SYMBOL, -MAX_SYMBOL, 0, 5]
+    step = float(quantizer.step.detach())
+    assert torch.allclose(quantizer.fake_quantize(w), quantizer.symbols(w).to(torch.float32) * step)
+    assert 2 * MAX_SYMBOL + 1 <= MAX_ALPHABET
 
 
 def test_laplace_bits_is_a_probability_model():
