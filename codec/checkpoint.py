@@ -22,7 +22,7 @@ from .errors import UsageError
 __all__ = ["Checkpoint", "SavedGroup", "checkpoint_folder"]
 
 _MANIFEST = "manifest.json"
-_VERSION = 1
+_VERSION = 2
 
 
 def checkpoint_folder(dest: Path) -> Path:

@@ -23,6 +23,7 @@ from nvc.datasets.atomic import atomic_file
 from .api import FileInfo, VideoFile, encode
 from .container import FORMAT_VERSION
 from .device import DEVICES
+from .encoder import EncodeOptions
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -70,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"{QUALITY_RANGE[0]}..{QUALITY_RANGE[1]}, lower is better (default {DEFAULT_QUALITY})")
     rate.add_argument("--bpp", type=float, help="target bits per pixel (searched)")
     rate.add_argument("--bitrate", type=float, metavar="KBPS", help="target kbit/s (searched)")
-    enc.add_argument("--group-size", type=int, default=20, help="frames per group (one network each)")
-    enc.add_argument("--key-interval", type=int, default=8, help="every N-th group is fitted from scratch")
+    enc.add_argument("--group-size", type=int, default=EncodeOptions.group_size,
+                     help="frames per group (one network each)")
+    enc.add_argument("--key-interval", type=int, default=EncodeOptions.key_interval,
+                     help="every N-th group is a key group: fitted from scratch, decodable on its own")
+    enc.add_argument("--scenecut", type=float, default=EncodeOptions.scene_cut_db, metavar="DB",
+                     help="fit a group from scratch when two consecutive frames in it (or across its start) "
+                          "fall below this RGB PSNR; 0: never")
     enc.add_argument("-f", "--frames", type=int, help="encode at most N frames")
     enc.add_argument("--seek", type=int, default=0, help="skip the first N frames")
     enc.add_argument("--input-res", metavar="WxH", help="frame size of a raw .yuv input")
@@ -165,7 +171,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
                   pix_fmt=args.pix_fmt)
-    options = dict(preset=args.preset, group_size=args.group_size, key_interval=args.key_interval, seed=args.seed,
+    options = dict(preset=args.preset, group_size=args.group_size, key_interval=args.key_interval,
+                   scene_cut_db=args.scenecut, seed=args.seed,
                    device=args.device, progress=not (args.no_progress or args.quiet), logdir=args.logdir,
                    resume=args.resume)
     quality = DEFAULT_QUALITY if args.quality is None else args.quality
@@ -173,7 +180,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
                     log=lambda message: _log(args, message), **source, **options)
     if args.verbose:
         for g in report.groups:
-            kind = "key" if g.key else f"inter ({g.residual_tensors}/{g.coded_tensors} residual)"
+            cut = ", scene cut: fitted from scratch" if g.scene_cut else ""
+            kind = "key" if g.key else f"inter ({g.residual_tensors}/{g.coded_tensors} residual{cut})"
             _log(args, f"group {g.index}: frames {g.first_frame}-{g.first_frame + g.frame_count - 1} {kind} "
                        f"{g.bytes} bytes {g.psnr:.2f} dB {g.iterations} it {g.fit_seconds:.1f} s")
     _log(args, f"nvc: {report.frames} frames {report.width}x{report.height} -> {args.output}: {report.bytes} bytes, "

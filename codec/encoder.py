@@ -1,8 +1,9 @@
 """The encoder: walk the video group by group, fit, code, and write one .nvc file.
 
 Group g's network starts from group g-1's fitted, quantized network unless g is a key group
-(every ``key_interval``-th group, for random access); its tensors are then coded intra or as
-residuals, whichever is smaller.  Every group is rendered through the decoder's own path, so the
+(every ``key_interval``-th group, for random access) or holds a scene cut (then it is fitted from
+scratch with a key group's effort, but stays an inter group in the file); its tensors are then
+coded intra or as residuals, whichever is smaller.  Every group is rendered through the decoder's own path, so the
 reported PSNR is exactly what ``nvc decode`` will produce.
 """
 
@@ -30,6 +31,7 @@ from .device import resolve_device
 from .errors import InputError, UsageError
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, fit_settings, model_for_video, rate_lambda
 from .render import build_network, expected_shapes, render_frames
+from .scenes import SCENE_CUT_DB, holds_scene_cut
 from .tensor_coding import RESIDUAL, decode_tensors, encode_tensors
 
 __all__ = ["EncodeOptions", "GroupStats", "EncodeReport", "encode_video"]
@@ -43,6 +45,7 @@ class EncodeOptions:
     quality: int = DEFAULT_QUALITY
     group_size: int = 20
     key_interval: int = 8
+    scene_cut_db: float = SCENE_CUT_DB
     seed: int = 0
     device: str = "cpu"
     tile: int = 512
@@ -56,6 +59,8 @@ class EncodeOptions:
         low, high = QUALITY_RANGE
         if not low <= self.quality <= high:
             raise UsageError(f"quality {self.quality} outside {low}..{high}")
+        if not 0 <= self.scene_cut_db <= 100:
+            raise UsageError(f"scene-cut threshold {self.scene_cut_db} dB outside 0..100")
         resolve_device(self.device)
         try:
             self.codec_config()
@@ -76,6 +81,7 @@ class GroupStats:
     first_frame: int
     frame_count: int
     key: bool
+    scene_cut: bool  # an inter group fitted from scratch because it holds a scene cut
     bytes: int
     psnr: float
     squared_error: float  # sum over the group's 8-bit RGB samples
@@ -126,9 +132,11 @@ def encode_video(
     payloads: list[bytes] = []
     stats: list[GroupStats] = []
     reference: dict[str, QuantizedTensor] | None = None
+    previous_frame: np.ndarray | None = None
     first = 0
     for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
         key = index % config.key_interval == 0
+        scene_cut = not key and holds_scene_cut(group, previous_frame, options.scene_cut_db)
         digest = hashlib.sha256(group.tobytes()).hexdigest()
         saved = checkpoint.saved(index, digest)
         if saved is not None:
@@ -136,12 +144,12 @@ def encode_video(
             shapes = expected_shapes(config, video.height, video.width, len(group))
             symbols = decode_tensors(payload, 0, shapes, None if key else reference)
         else:
-            payload, symbols, group_stats = _encode_group(group, index, first, key, config, video, options,
-                                                          reference, logger)
+            payload, symbols, group_stats = _encode_group(group, index, first, key, scene_cut, config, video,
+                                                          options, reference, logger)
             checkpoint.save(index, digest, payload, group_stats)
         payloads.append(payload)
         stats.append(group_stats)
-        reference, first = symbols, first + len(group)
+        reference, first, previous_frame = symbols, first + len(group), group[-1]
     if first == 0:
         raise InputError("the input holds no frames")
 
@@ -164,6 +172,7 @@ def _encode_group(
     index: int,
     first: int,
     key: bool,
+    scene_cut: bool,
     config: CodecConfig,
     video: VideoInfo,
     options: EncodeOptions,
@@ -175,9 +184,10 @@ def _encode_group(
     torch.manual_seed(options.seed * 1_000_003 + index)
     network = build_network(config, video.height, video.width, count).to(options.device)
     target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
-    settings = fit_settings(options.preset, options.quality, key)
+    from_scratch = key or scene_cut
+    settings = fit_settings(options.preset, options.quality, from_scratch)
     with _progress_bar(options.progress, settings.iterations, f"group {index + 1}") as bar:
-        result = fit_group(network, target, settings, None if key else reference,
+        result = fit_group(network, target, settings, None if from_scratch else reference,
                            on_eval=_reporter(bar, logger, index))
     symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
     payload, tensor_stats = encode_tensors(symbols, None if key else reference)
@@ -185,7 +195,7 @@ def _encode_group(
     for original, decoded in zip(group, render_frames(config, video.height, video.width, symbols, count)):
         squared_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
     stats = GroupStats(
-        index=index, first_frame=first, frame_count=count, key=key, bytes=len(payload),
+        index=index, first_frame=first, frame_count=count, key=key, scene_cut=scene_cut, bytes=len(payload),
         psnr=_psnr(squared_error / group.size), squared_error=squared_error, iterations=result.iterations,
         fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
         coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),

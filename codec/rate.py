@@ -62,10 +62,10 @@ def model_for_video(quality: int, height: int, width: int) -> HNeRVConfig:
                        tiled_stages=min(2, len(strides)))
 
 
-def fit_settings(preset: str, quality: int, key: bool) -> FitSettings:
-    """Fitting settings for one group."""
+def fit_settings(preset: str, quality: int, from_scratch: bool) -> FitSettings:
+    """Fitting settings for one group (a key group or a scene cut fits from scratch)."""
     effort = PRESETS[preset]
-    iterations = effort.key_iterations if key else effort.inter_iterations
+    iterations = effort.key_iterations if from_scratch else effort.inter_iterations
     return FitSettings(iterations=iterations, rate_lambda=rate_lambda(quality),
                        eval_every=max(20, iterations // 16))
 
