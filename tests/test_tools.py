@@ -52,6 +52,14 @@ def test_bd_of_curves_that_do_not_overlap_is_nan(method):
     assert math.isnan(bdrate.bd_psnr(RATES, PSNRS, [r * 100 for r in RATES], PSNRS, method))
 
 
+def test_cubic_bd_of_a_nearly_flat_curve_is_nan_not_a_swing():
+    # nvc's bikes medium curve of 2026-11-28: the cubic through it turns inside the shared interval.
+    flat_rate, flat_psnr = [0.0728, 0.1084, 0.1616, 0.2061], [32.17, 33.10, 33.19, 33.22]
+    anchor_rate, anchor_psnr = [0.01, 0.02, 0.04, 0.08], [30.0, 32.0, 34.0, 36.0]
+    assert math.isnan(bdrate.bd_rate(anchor_rate, anchor_psnr, flat_rate, flat_psnr, "cubic"))
+    assert bdrate.bd_rate(anchor_rate, anchor_psnr, flat_rate, flat_psnr, "pchip") > 0
+
+
 def test_bd_refuses_curves_it_cannot_interpolate():
     with pytest.raises(ValueError, match="at least 2"):
         bdrate.bd_rate([100.0], [30.0], RATES, PSNRS)

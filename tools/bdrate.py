@@ -8,7 +8,9 @@ Interpolations:
 - "pchip": piecewise cubic Hermite (PCHIP) through every point, integrated exactly; what the
   JCT-VC / JVET common-test-condition spreadsheets use.
 - "cubic": least-squares cubic polynomial (Bjontegaard, VCEG-M33, 2001); exact through 4 points,
-  a fit through more, and of degree n - 1 for n < 4 points.
+  a fit through more, and of degree n - 1 for n < 4 points. A fit that, over the shared interval,
+  falls anywhere or leaves the range of its points by over a quarter of it gives NaN: rate and
+  quality rise together, and a cubic through a nearly flat curve swings far outside its points.
 
 Negative BD-rate means the test codec needs fewer bits than the anchor for the same quality.
 """
@@ -35,9 +37,20 @@ def _integral(x: np.ndarray, y: np.ndarray, low: float, high: float, method: Met
             raise ValueError(f"PCHIP needs distinct x values, got {sorted(x.tolist())}")
         return float(PchipInterpolator(x[order], y[order]).integrate(low, high))
     if method == "cubic":
-        antiderivative = np.polyint(np.polyfit(x, y, min(3, len(x) - 1)))
+        fit = np.polyfit(x, y, min(3, len(x) - 1))
+        if not _stays_faithful(fit, y, low, high):
+            return float("nan")
+        antiderivative = np.polyint(fit)
         return float(np.polyval(antiderivative, high) - np.polyval(antiderivative, low))
     raise ValueError(f"unknown interpolation {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _stays_faithful(polynomial: np.ndarray, y: np.ndarray, low: float, high: float) -> bool:
+    """Whether the fit rises over [low, high] (on a dense grid) without leaving y's range by over a quarter of it."""
+    values = np.polyval(polynomial, np.linspace(low, high, 257))
+    margin = 0.25 * float(np.ptp(y))
+    return bool(np.all(np.diff(values) >= -1e-9 * margin)
+                and values.min() >= y.min() - margin and values.max() <= y.max() + margin)
 
 
 def _mean_gap(x_anchor: np.ndarray, y_anchor: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

@@ -47,7 +47,8 @@ _NOTES = """\
   calls only; decode peak RSS is measured for nvc only (child process).
 - BD: negative BD-rate / positive BD-PSNR mean nvc is better than the anchor. PCHIP is the JVET CTC
   interpolation, cubic the polynomial fit of Bjontegaard (VCEG-M33). Only the interval where both
-  curves have points is integrated; — means the curves do not overlap or a curve has fewer than 2 points.
+  curves have points is integrated; — means the curves do not overlap, a curve has fewer than 2 points,
+  or (cubic) the fit falls or swings outside its points there, as it does through a nearly flat curve.
 """
 
 
