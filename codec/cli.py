@@ -54,8 +54,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except None: such an option is off, or has its default in its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
     epilog = "exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items())
     parser = _Parser(prog="nvc", description="Neural implicit video codec.", formatter_class=fmt, epilog=epilog)
     parser.add_argument("--version", action="version",

@@ -31,7 +31,8 @@ class CodecConfig:
 
     arch: str = "hnerv"
     model: Any = field(default_factory=HNeRVConfig)
-    group_size: int = 20
+    group_size: int = 30
+    """Frames per network; 30 chosen by measurement on bikes (docs/benchmarks.md)."""
     key_interval: int = 8
     tile: int = 512
 

@@ -43,12 +43,12 @@ class EncodeOptions:
 
     preset: str = "medium"
     quality: int = DEFAULT_QUALITY
-    group_size: int = 20
-    key_interval: int = 8
+    group_size: int = CodecConfig.group_size
+    key_interval: int = CodecConfig.key_interval
     scene_cut_db: float = SCENE_CUT_DB
     seed: int = 0
     device: str = "cpu"
-    tile: int = 512
+    tile: int = CodecConfig.tile
     progress: bool = True
     logdir: str | None = None
     resume: bool = False

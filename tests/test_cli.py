@@ -12,6 +12,8 @@ import pytest
 
 import nvc
 from nvc.codec.cli import main
+from nvc.codec.config import CodecConfig
+from nvc.codec.rate import DEFAULT_QUALITY
 from nvc.datasets import VideoInfo, read_clip, synthetic_clip, write_video
 
 FAST = ["--preset", "ultrafast", "--group-size", "2", "--key-interval", "2", "--no-progress", "--threads", "2"]
@@ -32,6 +34,15 @@ def sample(tmp_path_factory):
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert f"bitstream format {nvc.FORMAT_VERSION}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["encode", "decode", "info"])
+def test_help_shows_real_defaults_and_never_none(capsys, command):
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "default: None" not in text
+    if command == "encode":
+        assert f"(default {DEFAULT_QUALITY})" in text and f"(default: {CodecConfig.group_size})" in text
 
 
 def test_encode_writes_stats_and_decodes_to_every_format(sample, tmp_path):
