@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc = commands.add_parser("encode", help="encode a video into an .nvc file", formatter_class=fmt)
     enc.add_argument("input", help="video file (.mp4 .mkv .webm .mov .avi .y4m .yuv) or PNG folder")
     enc.add_argument("output", help="output .nvc file")
-    enc.add_argument("--preset", choices=list(PRESETS), default="medium", help="fitting effort")
+    enc.add_argument("--preset", choices=list(PRESETS), default=EncodeOptions.preset, help="fitting effort")
     rate = enc.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", type=int, default=None,
                       help=f"{QUALITY_RANGE[0]}..{QUALITY_RANGE[1]}, lower is better (default {DEFAULT_QUALITY})")

@@ -12,7 +12,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from nvc.codec.rate import PRESETS, Preset
 from nvc.datasets import VideoInfo, rgb_to_yuv420, synthetic_clip, write_video
-from tools import bdrate
+from tools import bdrate, demo
 from tools.baselines import BaselineSetting, encode_baseline
 from tools.make_tiny_uvg import make_tiny_uvg
 from tools.metrics import ms_ssim, psnr, score
@@ -193,3 +193,10 @@ def test_tiny_uvg_benchmark_writes_results_report_and_plots_then_resumes(tmp_pat
     assert (out / "results.json").read_text() == saved
     assert nvc_file.stat().st_mtime_ns == written
     assert bench_main(["--report", "--out", str(out)]) == 0
+
+
+def test_demo_writes_the_sample_the_file_and_the_decoded_clip(tmp_path, capsys):
+    assert demo.main(["--out", str(tmp_path), "--size", "64x48", "--frames", "3", "--preset", "ultrafast"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"sample.mkv", "sample.nvc", "decoded.mp4"}
+    report = capsys.readouterr().out
+    assert f"{(tmp_path / 'sample.nvc').stat().st_size} bytes" in report and "RGB PSNR" in report

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo"))
     parser.add_argument("--size", default="256x144", help="WxH of the sample")
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--preset", default=nvc.EncodeOptions.preset)
     parser.add_argument("--quality", type=int, default=nvc.codec.rate.DEFAULT_QUALITY)
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{encode_s:.1f} s ({args.preset}, quality {args.quality})")
     print(f"decoded  {args.out / 'decoded.mp4'}: RGB PSNR {score(clip, decoded)['psnr_rgb']:.2f} dB, "
           f"{decode_s:.2f} s ({len(decoded) / decode_s:.1f} frames/s)")
-    print(f"groups   " + ", ".join(f"{g.index}:{'key' if g.key else 'inter'} {g.bytes} B {g.psnr:.2f} dB"
+    print("groups   " + ", ".join(f"{g.index}:{'key' if g.key else 'inter'} {g.bytes} B {g.psnr:.2f} dB"
                                    for g in report.groups))
     return 0
 
