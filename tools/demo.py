@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="256x144", help="WxH of the sample")
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--preset", default=nvc.EncodeOptions.preset)
-    parser.add_argument("--quality", type=int, default=nvc.codec.rate.DEFAULT_QUALITY)
+    parser.add_argument("--quality", type=int, default=nvc.EncodeOptions.quality)
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
