@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ import torch
 
 from nvc.datasets import VideoInfo
 from nvc.datasets.atomic import atomic_file
-from nvc.models import FitEvent, QuantizedTensor, fit_group
+from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group
 
 from .version import __version__
 from .bitstream import BitstreamWriter
@@ -29,7 +30,7 @@ from .checkpoint import Checkpoint
 from .config import CodecConfig, EncoderInfo, VideoHeader, config_to_json
 from .device import resolve_device
 from .errors import InputError, UsageError
-from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, fit_settings, model_for_video, rate_lambda
+from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, Tuning, fit_settings, model_for_video, rate_lambda
 from .render import build_network, expected_shapes, render_frames
 from .scenes import SCENE_CUT_DB, holds_scene_cut
 from .tensor_coding import RESIDUAL, decode_tensors, encode_tensors
@@ -52,6 +53,8 @@ class EncodeOptions:
     progress: bool = True
     logdir: str | None = None
     resume: bool = False
+    tuning: Tuning = Tuning()
+    """Expert overrides of the derived network and fitting settings (design experiments)."""
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -62,14 +65,17 @@ class EncodeOptions:
         if not 0 <= self.scene_cut_db <= 100:
             raise UsageError(f"scene-cut threshold {self.scene_cut_db} dB outside 0..100")
         resolve_device(self.device)
+        if not isinstance(self.tuning, Tuning):
+            raise UsageError(f"tuning must be an nvc.codec.rate.Tuning, got {type(self.tuning).__name__}")
         try:
             self.codec_config()
+            fit_settings(self.preset, self.quality, True, self.tuning)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
     def codec_config(self, height: int = 1080, width: int = 1920) -> CodecConfig:
         """The stored config for a video of this size."""
-        return CodecConfig(model=model_for_video(self.quality, height, width), group_size=self.group_size,
+        return CodecConfig(model=model_for_video(self.quality, height, width, self.tuning), group_size=self.group_size,
                            key_interval=self.key_interval, tile=self.tile)
 
 
@@ -182,10 +188,11 @@ def _encode_group(
     """Fit, code and score one group."""
     count = len(group)
     torch.manual_seed(options.seed * 1_000_003 + index)
-    network = build_network(config, video.height, video.width, count).to(options.device)
     target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
     from_scratch = key or scene_cut
-    settings = fit_settings(options.preset, options.quality, from_scratch)
+    settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)
+    build = partial(_built_on, options.device, config, video.height, video.width, count)
+    network = best_start(build, target, settings) if from_scratch else build()
     with _progress_bar(options.progress, settings.iterations, f"group {index + 1}") as bar:
         result = fit_group(network, target, settings, None if from_scratch else reference,
                            on_eval=_reporter(bar, logger, index))
@@ -203,6 +210,10 @@ def _encode_group(
     if logger is not None:
         logger.group(index, len(payload) * 8, stats.psnr)
     return payload, symbols, stats
+
+
+def _built_on(device: str, config: CodecConfig, height: int, width: int, count: int) -> torch.nn.Module:
+    return build_network(config, height, width, count).to(device)
 
 
 def _psnr(mse_255: float) -> float:

@@ -10,12 +10,14 @@ presets' iteration counts cannot train the extra capacity.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Iterable
 
 from nvc.models import FitSettings, HNeRVConfig
 
-__all__ = ["PRESETS", "QUALITY_RANGE", "DEFAULT_QUALITY", "Preset", "rate_lambda", "model_for_video",
+__all__ = ["PRESETS", "QUALITY_RANGE", "DEFAULT_QUALITY", "Preset", "Tuning", "rate_lambda", "model_for_video",
            "fit_settings"]
 
 QUALITY_RANGE = (0, 51)
@@ -41,13 +43,70 @@ PRESETS = {
 }
 
 
+_TUNABLE_FIT_FIELDS = {f.name: f.type for f in dataclasses.fields(FitSettings) if f.type in ("int", "float")}
+_TUNABLE_MODEL_FIELDS = {f.name: f.type for f in dataclasses.fields(HNeRVConfig) if f.type != "str"}
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Expert overrides of what the preset and quality derive: how design experiments are run.
+
+    ``tools.ab`` compares two tunings on the same frames, so an experiment is a setting, not a
+    patch. The bytes depend on it; the decoder does not need it (it reads the stored config).
+
+    Attributes:
+        fit: ``(FitSettings field, value)`` pairs replacing the derived settings of every group.
+        model: ``(HNeRVConfig field, value)`` pairs replacing the derived network's fields.
+        width: multiplier of the network's channel counts (before ``model``).
+    """
+
+    fit: tuple[tuple[str, float], ...] = ()
+    model: tuple[tuple[str, int | tuple[int, ...]], ...] = ()
+    width: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, value in self.fit:
+            if name not in _TUNABLE_FIT_FIELDS:
+                raise ValueError(f"unknown fit setting {name!r} (tunable: {', '.join(sorted(_TUNABLE_FIT_FIELDS))})")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"fit setting {name!r} needs a finite number, got {value!r}")
+        for name, _ in self.model:
+            if name not in _TUNABLE_MODEL_FIELDS:
+                raise ValueError(f"unknown model field {name!r} (tunable: {', '.join(sorted(_TUNABLE_MODEL_FIELDS))})")
+        if not 0.125 <= self.width <= 4.0:
+            raise ValueError(f"width multiplier {self.width} outside 0.125..4")
+
+    @classmethod
+    def parse(cls, items: Iterable[str]) -> "Tuning":
+        """From ``NAME=VALUE`` strings: ``relaxed_fraction=0.7``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
+        fit, model, width = [], [], 1.0
+        for item in items:
+            name, sep, text = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected NAME=VALUE, got {item!r}")
+            try:
+                if name == "width":
+                    width = float(text)
+                elif name in _TUNABLE_MODEL_FIELDS:
+                    values = tuple(int(v) for v in text.split(","))
+                    model.append((name, values if _TUNABLE_MODEL_FIELDS[name].startswith("tuple") else values[0]))
+                else:
+                    fit.append((name, int(text) if _TUNABLE_FIT_FIELDS.get(name) == "int" else float(text)))
+            except ValueError:
+                raise ValueError(f"{name}: {text!r} is not a valid value") from None
+        return cls(tuple(fit), tuple(model), width)
+
+    def apply(self, settings: FitSettings) -> FitSettings:
+        return dataclasses.replace(settings, **dict(self.fit))
+
+
 def rate_lambda(quality: int) -> float:
     """Rate weight for a quality value (doubles every 6 steps, like a QP)."""
     return _LAMBDA_AT_DEFAULT * 2.0 ** ((quality - DEFAULT_QUALITY) / 6)
 
 
-def model_for_video(quality: int, height: int, width: int) -> HNeRVConfig:
-    """Network for a video: strides from the frame size, width from the quality.
+def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuning()) -> HNeRVConfig:
+    """Network for a video: strides from the frame size, width from the quality (and ``tuning``).
 
     The total stride is the largest of the ladder that keeps the embedding grid at least about
     1.6 positions on the short side, so small frames are not mostly padding.  Width is 1.0x at and
@@ -55,17 +114,18 @@ def model_for_video(quality: int, height: int, width: int) -> HNeRVConfig:
     """
     short = min(height, width)
     strides = next((s for s in _STRIDE_LADDER if math.prod(s) * 1.6 <= short), _STRIDE_LADDER[-1])
-    scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24)))
+    scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24))) * tuning.width
     channels = tuple(max(8, int(round(c * scale / 4)) * 4) for c in _BASE_CHANNELS[-len(strides):])
     kernels = (1,) + (3,) * (len(strides) - 1)
-    return HNeRVConfig(stem_channels=channels[0], channels=channels, strides=strides, kernels=kernels,
-                       tiled_stages=min(2, len(strides)))
+    config = HNeRVConfig(stem_channels=channels[0], channels=channels, strides=strides, kernels=kernels,
+                         tiled_stages=min(2, len(strides)))
+    return dataclasses.replace(config, **dict(tuning.model))
 
 
-def fit_settings(preset: str, quality: int, from_scratch: bool) -> FitSettings:
+def fit_settings(preset: str, quality: int, from_scratch: bool, tuning: Tuning = Tuning()) -> FitSettings:
     """Fitting settings for one group (a key group or a scene cut fits from scratch)."""
     effort = PRESETS[preset]
     iterations = effort.key_iterations if from_scratch else effort.inter_iterations
-    return FitSettings(iterations=iterations, rate_lambda=rate_lambda(quality),
-                       eval_every=max(20, iterations // 16))
+    return tuning.apply(FitSettings(iterations=iterations, rate_lambda=rate_lambda(quality),
+                                    eval_every=max(20, iterations // 16)))
 

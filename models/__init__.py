@@ -3,7 +3,7 @@
 Knows tensors, nothing of files: the codec hands it frames and gets integer symbols back.
 """
 
-from .fit import FitEvent, FitResult, FitSettings, QuantizedTensor, fit_group, load_symbols, psnr_from_mse
+from .fit import FitEvent, FitResult, FitSettings, QuantizedTensor, best_start, fit_group, load_symbols, psnr_from_mse
 from .hnerv import HNeRV, HNeRVConfig
 from .quant import MAX_SYMBOL
 from .registry import ARCHITECTURES, config_from_dict, config_to_dict, get_architecture
@@ -17,6 +17,7 @@ __all__ = [
     "HNeRVConfig",
     "MAX_SYMBOL",
     "QuantizedTensor",
+    "best_start",
     "config_from_dict",
     "config_to_dict",
     "fit_group",

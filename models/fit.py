@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import torch
@@ -29,7 +29,7 @@ from torch.func import functional_call
 
 from .quant import TensorQuantizer
 
-__all__ = ["FitSettings", "FitEvent", "FitResult", "QuantizedTensor", "fit_group", "load_symbols", "psnr_from_mse"]
+__all__ = ["FitSettings", "FitEvent", "FitResult", "QuantizedTensor", "best_start", "fit_group", "load_symbols", "psnr_from_mse"]
 
 PER_FRAME_PARAMETERS = ("embeddings",)
 
@@ -62,6 +62,23 @@ class FitSettings:
     init_bits: int = 8
     reference_step_band: tuple[float, float] = (0.5, 1.25)
     """A tensor adopts its reference step when ``reference_step / learned_step`` lies in this band."""
+    rate_every: int = 1
+    """The rate term is computed every this many iterations, weighted by it (NVRC: every 8 at no loss)."""
+    starts: int = 1
+    """Candidate networks of a group fitted from scratch; each gets ``start_iterations`` and the
+    best by rate-distortion cost goes on (Cool-chic's multi-candidate warm-up against bad starts)."""
+    start_iterations: int = 50
+    relaxed_fraction: float = 0.0
+    """Share of the iterations whose distortion sees weights plus uniform quantization noise instead
+    of exactly rounded weights (C3, Cool-chic, NVRC); the rest, and every evaluation, round exactly."""
+
+    def __post_init__(self) -> None:
+        if self.starts < 1 or self.start_iterations < 1:
+            raise ValueError("starts and start_iterations must be at least 1")
+        if self.rate_every < 1:
+            raise ValueError("rate_every must be at least 1")
+        if not 0.0 <= self.relaxed_fraction <= 1.0 - self.final_fraction:
+            raise ValueError("relaxed_fraction must lie in 0..1 - final_fraction (the final phase rounds exactly)")
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,7 @@ class FitResult:
     psnr: float  # on the exactly rounded network, whole-frame render
     iterations: int
     seconds: float
+    cost: float  # MSE + lambda * estimated bits / pixels of the returned state
 
 
 def psnr_from_mse(mse: float) -> float:
@@ -134,8 +152,13 @@ def fit_group(
     cursor = 0
     best_cost, best_state, best_psnr, stale, done = math.inf, None, 0.0, 0, 0
 
+    relaxed_until = int(total * settings.relaxed_fraction)
+
     def quantized_params() -> dict[str, torch.Tensor]:
         return {name: quantizers[name].fake_quantize(p) for name, p in params.items()}
+
+    def relaxed_params() -> dict[str, torch.Tensor]:
+        return {name: quantizers[name].noisy(p) for name, p in params.items()}
 
     for iteration in range(total):
         scale = (iteration + 1) / warmup if iteration < warmup else 0.5 * (1 + math.cos(math.pi * iteration / total))
@@ -150,10 +173,13 @@ def fit_group(
         batch = order[cursor : cursor + settings.batch_frames]
         cursor += settings.batch_frames
 
-        out = functional_call(model, quantized_params(), (batch,))
+        weights = relaxed_params() if iteration < relaxed_until else quantized_params()
+        out = functional_call(model, weights, (batch,))
         mse = torch.mean((out - frames[batch]) ** 2)
-        bits = sum(quantizers[n].rate_bits(p, anchors.get(n)) for n, p in params.items())
-        loss = mse + settings.rate_lambda * bits / pixels
+        loss = mse
+        if iteration % settings.rate_every == 0:
+            bits = sum(quantizers[n].rate_bits(p, anchors.get(n)) for n, p in params.items())
+            loss = loss + settings.rate_every * settings.rate_lambda * bits / pixels
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(params.values()), settings.grad_clip)
@@ -174,7 +200,28 @@ def fit_group(
                     break
 
     assert best_state is not None
-    return FitResult(best_state, best_psnr, done, time.perf_counter() - start)
+    return FitResult(best_state, best_psnr, done, time.perf_counter() - start, best_cost)
+
+
+def best_start(build: Callable[[], nn.Module], frames: torch.Tensor, settings: FitSettings) -> nn.Module:
+    """The best of ``settings.starts`` freshly built networks after a short fit each.
+
+    Each candidate runs the full loss for ``start_iterations`` (its own warm-up and decay); the
+    one with the lowest rate-distortion cost on exactly rounded weights is returned with the float
+    weights it reached, for :func:`fit_group` to continue. With one start, the built network as is.
+    """
+    if settings.starts == 1:
+        return build()
+    trial = replace(settings, iterations=settings.start_iterations, starts=1, relaxed_fraction=0.0,
+                    eval_every=settings.start_iterations, patience=1)
+    best, best_cost = None, math.inf
+    for _ in range(settings.starts):
+        candidate = build()
+        cost = fit_group(candidate, frames, trial).cost
+        if cost < best_cost:
+            best, best_cost = candidate, cost
+    assert best is not None
+    return best
 
 
 def _initial_step(p: torch.Tensor, bits: int, inherited: QuantizedTensor | None) -> float:

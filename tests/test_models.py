@@ -9,7 +9,7 @@ import torch
 
 from nvc.codec.rate import model_for_video
 from nvc.datasets import synthetic_clip
-from nvc.models import FitSettings, HNeRV, HNeRVConfig, fit_group, load_symbols
+from nvc.models import FitSettings, HNeRV, HNeRVConfig, best_start, fit_group, load_symbols
 from nvc.entropy import MAX_ALPHABET
 from nvc.models.quant import MAX_SYMBOL, TensorQuantizer, laplace_bits
 
@@ -77,11 +77,12 @@ def _clip() -> torch.Tensor:
     return torch.from_numpy(synthetic_clip(32, 24, 3, seed=2)).permute(0, 3, 1, 2).float() / 255
 
 
-def _fit(seed: int, iterations: int = 40, lam: float = 1e-4):
+def _fit(seed: int, iterations: int = 40, lam: float = 1e-4, **settings):
     clip = _clip()
     torch.manual_seed(seed)
     network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
-    return network, clip, fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10))
+    fitted = fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10, **settings))
+    return network, clip, fitted
 
 
 def test_fitting_is_deterministic_with_a_seed():
@@ -121,3 +122,45 @@ def test_a_pinned_quantizer_keeps_the_exact_step():
     quantizer.pin(0.3)
     assert float(quantizer.step) == float(torch.tensor(0.3, dtype=torch.float32))
     assert not quantizer.log_step.requires_grad
+
+
+def test_a_relaxed_fit_returns_the_exactly_rounded_network_it_scored():
+    network, clip, result = _fit(seed=0, iterations=200, relaxed_fraction=0.7)
+    assert result.psnr > 20.0, result.psnr
+    load_symbols(network, result.symbols)
+    with torch.no_grad():
+        mse = torch.mean((network(torch.arange(3)) - clip) ** 2)
+    assert abs(10 * math.log10(1 / float(mse)) - result.psnr) < 1e-3
+
+
+def test_relaxation_and_sparse_rate_terms_change_the_fit_and_stay_deterministic():
+    base = _fit(seed=3, iterations=30)[2]
+    for knobs in ({"relaxed_fraction": 0.5}, {"rate_every": 4}):
+        a, b = _fit(seed=3, iterations=30, **knobs)[2], _fit(seed=3, iterations=30, **knobs)[2]
+        assert all(torch.equal(a.symbols[n].symbols, b.symbols[n].symbols) for n in a.symbols)
+        assert not all(torch.equal(a.symbols[n].symbols, base.symbols[n].symbols) for n in a.symbols)
+
+
+@pytest.mark.parametrize("bad", [{"relaxed_fraction": 0.9}, {"rate_every": 0}, {"starts": 0}])
+def test_fit_settings_reject_impossible_schedules(bad):
+    with pytest.raises(ValueError):
+        FitSettings(**bad)
+
+
+def test_best_start_keeps_the_candidate_with_the_lowest_cost(monkeypatch):
+    from nvc.models import fit as fit_module
+
+    scored: list[tuple[torch.nn.Module, float]] = []
+
+    def recording_fit(candidate, frames, settings, *args, **kwargs):
+        result = fit_group(candidate, frames, settings, *args, **kwargs)
+        scored.append((candidate, result.cost))
+        return result
+
+    monkeypatch.setattr(fit_module, "fit_group", recording_fit)
+    torch.manual_seed(0)
+    build = lambda: HNeRV(model_for_video(0, 24, 32), 24, 32, 3)  # noqa: E731
+    chosen = best_start(build, _clip(), FitSettings(starts=3, start_iterations=20, eval_every=10))
+    assert len(scored) == 3 and len({cost for _, cost in scored}) == 3
+    assert chosen is min(scored, key=lambda pair: pair[1])[0]
+    assert best_start(build, _clip(), FitSettings()) is not chosen  # one start: the built network as is
