@@ -43,7 +43,7 @@ PRESETS = {
 }
 
 
-_TUNABLE_FIT_FIELDS = {f.name: f.type for f in dataclasses.fields(FitSettings) if f.type in ("int", "float")}
+_TUNABLE_FIT_FIELDS = {f.name: f.type for f in dataclasses.fields(FitSettings) if f.type in ("int", "float", "str")}
 _TUNABLE_MODEL_FIELDS = {f.name: f.type for f in dataclasses.fields(HNeRVConfig) if f.type != "str"}
 
 
@@ -60,7 +60,7 @@ class Tuning:
         width: multiplier of the network's channel counts (before ``model``).
     """
 
-    fit: tuple[tuple[str, float], ...] = ()
+    fit: tuple[tuple[str, float | str], ...] = ()
     model: tuple[tuple[str, int | tuple[int, ...]], ...] = ()
     width: float = 1.0
 
@@ -68,7 +68,10 @@ class Tuning:
         for name, value in self.fit:
             if name not in _TUNABLE_FIT_FIELDS:
                 raise ValueError(f"unknown fit setting {name!r} (tunable: {', '.join(sorted(_TUNABLE_FIT_FIELDS))})")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            if _TUNABLE_FIT_FIELDS[name] == "str":
+                if not isinstance(value, str):
+                    raise ValueError(f"fit setting {name!r} needs a string, got {value!r}")
+            elif not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ValueError(f"fit setting {name!r} needs a finite number, got {value!r}")
         for name, _ in self.model:
             if name not in _TUNABLE_MODEL_FIELDS:
@@ -91,7 +94,8 @@ class Tuning:
                     values = tuple(int(v) for v in text.split(","))
                     model.append((name, values if _TUNABLE_MODEL_FIELDS[name].startswith("tuple") else values[0]))
                 else:
-                    fit.append((name, int(text) if _TUNABLE_FIT_FIELDS.get(name) == "int" else float(text)))
+                    kind = {"int": int, "str": str}.get(_TUNABLE_FIT_FIELDS.get(name, ""), float)
+                    fit.append((name, kind(text)))
             except ValueError:
                 raise ValueError(f"{name}: {text!r} is not a valid value") from None
         return cls(tuple(fit), tuple(model), width)

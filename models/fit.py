@@ -18,6 +18,7 @@ the others are coded intra.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from .quant import TensorQuantizer
 __all__ = ["FitSettings", "FitEvent", "FitResult", "QuantizedTensor", "best_start", "fit_group", "load_symbols", "psnr_from_mse"]
 
 PER_FRAME_PARAMETERS = ("embeddings",)
+_AUTOCAST = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class FitSettings:
     """Candidate networks of a group fitted from scratch; each gets ``start_iterations`` and the
     best by rate-distortion cost goes on (Cool-chic's multi-candidate warm-up against bad starts)."""
     start_iterations: int = 50
+    precision: str = "float32"
+    """Of the training forward pass: "float32", or "bfloat16" (autocast; about 2x faster per
+    iteration on CPUs with native bf16). Evaluations and the decoder always compute in float32."""
     relaxed_fraction: float = 0.0
     """Share of the iterations whose distortion sees weights plus uniform quantization noise instead
     of exactly rounded weights (C3, Cool-chic, NVRC); the rest, and every evaluation, round exactly."""
@@ -75,6 +80,8 @@ class FitSettings:
     def __post_init__(self) -> None:
         if self.starts < 1 or self.start_iterations < 1:
             raise ValueError("starts and start_iterations must be at least 1")
+        if self.precision not in _AUTOCAST:
+            raise ValueError(f"precision must be one of {sorted(_AUTOCAST)}, got {self.precision!r}")
         if self.rate_every < 1:
             raise ValueError("rate_every must be at least 1")
         if not 0.0 <= self.relaxed_fraction <= 1.0 - self.final_fraction:
@@ -174,8 +181,9 @@ def fit_group(
         cursor += settings.batch_frames
 
         weights = relaxed_params() if iteration < relaxed_until else quantized_params()
-        out = functional_call(model, weights, (batch,))
-        mse = torch.mean((out - frames[batch]) ** 2)
+        with _autocast(frames.device, settings.precision):
+            out = functional_call(model, weights, (batch,))
+        mse = torch.mean((out.float() - frames[batch]) ** 2)
         loss = mse
         if iteration % settings.rate_every == 0:
             bits = sum(quantizers[n].rate_bits(p, anchors.get(n)) for n, p in params.items())
@@ -201,6 +209,11 @@ def fit_group(
 
     assert best_state is not None
     return FitResult(best_state, best_psnr, done, time.perf_counter() - start, best_cost)
+
+
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    dtype = _AUTOCAST[precision]
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
 def best_start(build: Callable[[], nn.Module], frames: torch.Tensor, settings: FitSettings) -> nn.Module:
