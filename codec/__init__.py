@@ -2,11 +2,17 @@
 
 Uses models/ (networks and fitting), entropy/ (integer tables and rANS) and datasets/ (video
 in and out); nothing below it knows about files.
+
+The names below load on first use (PEP 562), so ``import nvc`` and ``nvc --help`` do not wait
+for torch; editors and type checkers see them through the ``TYPE_CHECKING`` imports.
 """
 
-from .api import FileInfo, VideoFile, decode, encode, open
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .container import FORMAT_VERSION
-from .encoder import EncodeOptions, EncodeReport, GroupStats
 from .errors import (
     BitstreamError,
     CodecRuntimeError,
@@ -17,13 +23,27 @@ from .errors import (
 )
 from .version import __version__
 
+if TYPE_CHECKING:
+    from .api import FileInfo, GroupInfo, VideoFile, decode, encode, open
+    from .encoder import EncodeOptions, EncodeReport, GroupStats
+    from .progress import DecodeProgress, FitProgress
+
+_LAZY = {
+    "FileInfo": ".api", "GroupInfo": ".api", "VideoFile": ".api", "decode": ".api", "encode": ".api",
+    "open": ".api", "EncodeOptions": ".encoder", "EncodeReport": ".encoder", "GroupStats": ".encoder",
+    "DecodeProgress": ".progress", "FitProgress": ".progress",
+}
+
 __all__ = [
     "FORMAT_VERSION",
     "BitstreamError",
     "CodecRuntimeError",
+    "DecodeProgress",
     "EncodeOptions",
     "EncodeReport",
     "FileInfo",
+    "FitProgress",
+    "GroupInfo",
     "GroupStats",
     "InputError",
     "NewerFormatError",
@@ -35,3 +55,13 @@ __all__ = [
     "encode",
     "open",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,6 +6,7 @@ iterators of frames, so a pipeline can encode frames it already holds.
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -15,67 +16,114 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, overload
 import numpy as np
 import torch
 
-from nvc.datasets import VideoInfo, VideoInputError, open_video
+from nvc.datasets import VideoInfo, VideoInputError, VideoSource, open_stream, open_video
 from nvc.datasets.colour import ColourInfo
+from nvc.datasets.request import ReadRequest
 
-from .bitstream import Bitstream
+from .bitstream import Bitstream, GroupRef
 from .config import CodecConfig, EncoderInfo, VideoHeader
-from .container import FORMAT_VERSION
 from .decoder import Decoder
+from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
 from .encoder import EncodeOptions, EncodeReport, encode_video
 from .errors import InputError, UsageError
+from .progress import DecodeProgress, OnProgress, ProgressEvent, progress_bars
+from .rate import DEFAULT_QUALITY
 from .ratecontrol import search_quality, target_bpp
+from .render import expected_shapes
+from .scenes import SCENE_CUT_DB
+from .tensor_coding import RESIDUAL, tensor_modes
 
-__all__ = ["encode", "decode", "open", "VideoFile", "FileInfo"]
-
-
+__all__ = ["encode", "decode", "open", "VideoFile", "FileInfo", "GroupInfo"]
 
 def encode(
     source: str | Path | np.ndarray | torch.Tensor | Iterable[Any],
-    dest: str | Path,
+    dest: str | Path | BinaryIO | None = None,
     *,
+    quality: int = DEFAULT_QUALITY,
+    preset: str = PRESET,
+    bpp: float | None = None,
+    kbps: float | None = None,
+    group_size: int = GROUP_SIZE,
+    key_interval: int = KEY_INTERVAL,
+    scene_cut_db: float = SCENE_CUT_DB,
+    seed: int = SEED,
+    device: str = DEVICE,
+    tile: int = TILE,
     fps: Fraction | int | None = None,
     frames: int | None = None,
     seek: int = 0,
     input_res: tuple[int, int] | None = None,
     pix_fmt: str | None = None,
     colour: ColourInfo | None = None,
-    bpp: float | None = None,
-    kbps: float | None = None,
-    log: Callable[[str], None] = lambda _: None,
-    **options: Any,
+    logdir: str | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    on_progress: OnProgress | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> EncodeReport:
-    """Encode a video into an .nvc file.
+    """Encode a video into an .nvc file (or a stream, or bytes).
 
     Args:
-        source: a video path; a (T, H, W, 3) uint8 array or tensor; or an iterator of frames
-            (uint8 H x W x 3 arrays, tensors, or PyAV ``VideoFrame`` objects).
-        dest: the output file (written atomically).
-        fps: frame rate for arrays and iterators (default 30), or for raw ``.yuv`` files.
-        frames: encode at most this many frames; ``seek``: skip this many first.
-        input_res, pix_fmt: (width, height) and pixel format of a raw ``.yuv`` file.
-        colour: colour matrix/range of the source, when the file does not say.
+        source: a video path; a binary stream of y4m (or raw yuv420p with ``input_res``), such
+            as ``sys.stdin.buffer``; a (T, H, W, 3) uint8 array or tensor; or an iterator of
+            frames (uint8 H x W x 3 arrays, tensors, or PyAV ``VideoFrame`` objects).
+        dest: an output path (written atomically), a binary stream (written once every group is
+            coded), or None: the file's bytes are returned in the report's ``data``.
+        quality: 0..51, lower is better; 6 steps double or halve the rate weight (like x265's CRF).
+        preset: fitting effort, "ultrafast", "fast", "medium" or "slow".
         bpp, kbps: a target rate instead of ``quality``; reached by probe encodes
             (see :mod:`nvc.codec.ratecontrol`), which needs the frames in memory.
-        log: receives one-line progress messages of the rate search.
-        **options: fields of :class:`EncodeOptions` (preset, quality, group_size, key_interval,
-            seed, device, tile, progress, logdir).
+        group_size: frames per network; key_interval: every N-th group is fitted from scratch
+            and decodable on its own; scene_cut_db: a group holding two consecutive frames below
+            this RGB PSNR is fitted from scratch too (0: never).
+        seed: seeds every fit (CPU fits are deterministic for a seed); device: "cpu" or "cuda";
+            tile: rendering tile size in pixels.
+        fps: frame rate for arrays and iterators (default 30), or for raw ``.yuv`` files.
+        frames: encode at most this many frames; seek: skip this many first.
+        input_res, pix_fmt: (width, height) and pixel format of a raw ``.yuv`` file.
+        colour: colour matrix/range of the source, when the file does not say.
+        logdir: write TensorBoard logs there; resume: continue an interrupted encode of ``dest``.
+        progress: draw tqdm bars on stderr (off: the library prints nothing).
+        on_progress: receives a :class:`~nvc.codec.progress.FitProgress` per evaluation of a
+            fit and each group's :class:`GroupStats` once it is coded.
+        log: receives one-line messages of the rate search.
 
     Returns:
         An :class:`EncodeReport` (bytes, bpp, PSNR, per-group statistics).
+
+    Raises:
+        UsageError: an option outside its range; TypeError names a misspelled option.
     """
-    try:
-        encode_options = EncodeOptions(**options)
-    except TypeError as exc:
-        raise UsageError(str(exc)) from None
+    options = EncodeOptions(preset=preset, quality=quality, group_size=group_size, key_interval=key_interval,
+                            scene_cut_db=scene_cut_db, seed=seed, device=device, tile=tile, logdir=logdir,
+                            resume=resume)
+    report_progress = _combined(progress_bars() if progress else None, on_progress)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)
     target = target_bpp(bpp, kbps, info.width, info.height, info.fps)
     if target is not None:
         clip = np.stack(list(frame_iter))
-        quality = search_quality(clip, info, target, encode_options, log)
-        encode_options, frame_iter = replace(encode_options, quality=quality), iter(clip)
-    return encode_video(frame_iter, info, dest, encode_options)
+        options = replace(options, quality=search_quality(clip, info, target, options, log or (lambda _: None)))
+        frame_iter = iter(clip)
+    if dest is not None:
+        return encode_video(frame_iter, info, dest, options, report_progress)
+    buffer = io.BytesIO()
+    report = encode_video(frame_iter, info, buffer, options, report_progress)
+    report.data = buffer.getvalue()
+    return report
+
+
+def _combined(*callbacks: OnProgress | None) -> OnProgress | None:
+    """One callback calling each given one in turn (None when none is given)."""
+    present = [callback for callback in callbacks if callback is not None]
+    if not present:
+        return None
+
+    def report(event: ProgressEvent) -> None:
+        for callback in present:
+            callback(event)
+
+    return report
 
 
 def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
@@ -84,10 +132,15 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
         raise UsageError(f"frame limit must be at least 1, got {frames}")
     if seek < 0:
         raise UsageError(f"seek must be at least 0, got {seek}")
-    if isinstance(source, (str, Path)):
+    if isinstance(source, (str, Path)) or _is_binary_stream(source):
         try:
-            video = open_video(source, input_res=input_res, fps=None if fps is None else Fraction(fps),
-                               pix_fmt=pix_fmt, max_frames=frames, seek=seek, colour=colour)
+            rate = None if fps is None else Fraction(fps)
+            if isinstance(source, (str, Path)):
+                video: VideoSource = open_video(source, input_res=input_res, fps=rate, pix_fmt=pix_fmt,
+                                                max_frames=frames, seek=seek, colour=colour)
+            else:
+                request = ReadRequest(input_res, rate, pix_fmt, colour, frames, seek)
+                video = open_stream(source, request, getattr(source, "name", "stream"))
             return _guarded(iter(video)), video.info
         except VideoInputError as exc:
             raise InputError(str(exc)) from None
@@ -98,6 +151,11 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
     height, width = first.shape[:2]
     info = VideoInfo(width, height, Fraction(fps or 30), None, colour or ColourInfo())
     return itertools.chain([first], stream), info
+
+
+def _is_binary_stream(source: Any) -> bool:
+    """A readable binary file object (``sys.stdin.buffer``, an open file, ``io.BytesIO``)."""
+    return callable(getattr(source, "read", None)) and not isinstance(source, io.TextIOBase)
 
 
 def _iterate(source: Any) -> Iterable[Any]:
@@ -159,14 +217,28 @@ class FileInfo:
     @classmethod
     def of(cls, bitstream: Bitstream) -> "FileInfo":
         header: VideoHeader = bitstream.header
-        return cls(FORMAT_VERSION, header.width, header.height, header.fps, header.frame_count,
+        return cls(bitstream.format_version, header.width, header.height, header.fps, header.frame_count,
                    len(bitstream.groups), sum(g.key for g in bitstream.groups), bitstream.config,
                    bitstream.encoder, bitstream.size, bitstream.groups[0].chunk.offset, bitstream.group_bytes,
                    header.colour_matrix, header.full_range)
 
 
+@dataclass(frozen=True)
+class GroupInfo:
+    """One group as ``nvc info --groups`` shows it; ``bytes`` is its whole GRUP chunk."""
+
+    index: int
+    first_frame: int
+    frame_count: int
+    key: bool
+    bytes: int
+    bpp: float
+    residual_tensors: int
+    coded_tensors: int
+
+
 class VideoFile:
-    """An opened .nvc file: ``len()``, ``info``, and frames by index or slice."""
+    """An opened .nvc file: ``len()``, iteration, ``info``, and frames by index or slice."""
 
     def __init__(self, source: str | Path | BinaryIO, device: str = "cpu") -> None:
         self._decoder = Decoder(source, device)
@@ -175,26 +247,44 @@ class VideoFile:
     def __len__(self) -> int:
         return self._decoder.frame_count
 
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self.frames()
+
     @overload
     def __getitem__(self, index: int) -> np.ndarray: ...
     @overload
     def __getitem__(self, index: slice) -> list[np.ndarray]: ...
 
     def __getitem__(self, index: int | slice) -> np.ndarray | list[np.ndarray]:
+        """A frame, or a list of frames selected by Python's slice rules (``video[5:3] == []``)."""
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            if step != 1:
-                return [self[i] for i in range(start, stop, step)]
-            return list(self._decoder.frames(start, stop))
+            return list(self._selected(range(*index.indices(len(self)))))
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"frame {index} outside 0..{len(self) - 1}")
         return next(self._decoder.frames(index, index + 1))
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
-        """Iterate frames ``start <= t < stop`` (uint8 H x W x 3)."""
-        return self._decoder.frames(start, stop)
+    def frames(self, start: int = 0, stop: int | None = None,
+               on_progress: OnProgress | None = None) -> Iterator[np.ndarray]:
+        """Iterate frames ``start <= t < stop`` (uint8 H x W x 3); ``on_progress`` hears of each group."""
+        stop = len(self) if stop is None else stop
+        frames = self._decoder.frames(start, stop)
+        if on_progress is None:
+            return frames
+        return _reporting(frames, range(start, stop), self.info.config.group_size, on_progress)
+
+    def _selected(self, indices: range) -> Iterator[np.ndarray]:
+        """The frames at ``indices``: one pass for a contiguous run, else frame by frame."""
+        if indices.step == 1 or len(indices) <= 1:
+            return self._decoder.frames(indices[0], indices[-1] + 1) if indices else iter(())
+        return (self[i] for i in indices)
+
+    def group_info(self) -> list[GroupInfo]:
+        """Per group: frames, key or inter, bytes, bpp, and how many tensors are coded as residuals."""
+        bitstream = self._decoder.bitstream
+        header = bitstream.header
+        return [_group_info(bitstream, group, header.width * header.height) for group in bitstream.groups]
 
     def close(self) -> None:
         self._decoder.close()
@@ -204,6 +294,24 @@ class VideoFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _group_info(bitstream: Bitstream, group: GroupRef, pixels: int) -> GroupInfo:
+    header = bitstream.header
+    shapes = expected_shapes(bitstream.config, header.height, header.width, group.frame_count)
+    modes = tensor_modes(bitstream.group_payload(group), group.payload_offset, shapes)
+    size = group.chunk.end - group.chunk.offset
+    return GroupInfo(group.index, group.first_frame, group.frame_count, group.key, size,
+                     size * 8 / (pixels * group.frame_count), sum(mode == RESIDUAL for mode in modes), len(modes))
+
+
+def _reporting(frames: Iterator[np.ndarray], indices: range, group_size: int,
+               on_progress: OnProgress) -> Iterator[np.ndarray]:
+    """The frames, reporting a DecodeProgress once the caller has taken a group's last one."""
+    for done, (t, frame) in enumerate(zip(indices, frames), 1):
+        yield frame
+        if done == len(indices) or (t + 1) % group_size == 0:
+            on_progress(DecodeProgress(t // group_size, done, len(indices)))
 
 
 def open(source: str | Path | BinaryIO, device: str = "cpu") -> VideoFile:  # noqa: A001 - like the builtin
@@ -217,17 +325,30 @@ def decode(source: str | Path | BinaryIO, frames: range | tuple[int, int] | None
 
     Args:
         source: path or binary stream.
-        frames: a ``range`` or ``(start, stop)`` of frame indices; all frames when None.
+        frames: a ``range`` of frame indices (its step is honoured) or ``(start, stop)``; all when None.
         as_tensor: yield (3, H, W) uint8 torch tensors instead of (H, W, 3) numpy arrays.
         device: where to render ("cpu" or "cuda").
     """
     video = VideoFile(source, device)
-    start, stop = (0, None) if frames is None else (frames.start, frames.stop) if isinstance(frames, range) \
-        else frames
+    try:
+        indices = _indices(frames, len(video))
+    except BaseException:
+        video.close()
+        raise
 
     def generate() -> Iterator[np.ndarray | torch.Tensor]:
         with video:
-            for frame in video.frames(start, stop):
+            for frame in video._selected(indices):
                 yield torch.from_numpy(frame).permute(2, 0, 1) if as_tensor else frame
 
     return generate()
+
+
+def _indices(frames: range | tuple[int, int] | None, count: int) -> range:
+    """The frame indices a ``decode(frames=...)`` asks for, refused when any lies outside the file."""
+    if frames is None:
+        return range(count)
+    indices = frames if isinstance(frames, range) else range(*frames)
+    if indices and not (0 <= min(indices) and max(indices) < count):
+        raise InputError(f"frame range {indices.start}:{indices.stop} outside 0:{count}")
+    return indices

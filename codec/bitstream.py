@@ -208,6 +208,11 @@ class Bitstream:
         if data != expected:
             raise BitstreamError("index disagrees with the group chunks", field="INDX", offset=index_ref.data_offset)
 
+    @property
+    def format_version(self) -> int:
+        """The format version the file itself declares (not this reader's)."""
+        return self._versions[0]
+
     def group_payload(self, group: GroupRef) -> bytes:
         """The tensor payload of a group, CRC-checked."""
         return read_chunk_data(self._stream, group.chunk)[_GROUP.size :]

@@ -14,6 +14,8 @@ from typing import Any
 
 from nvc.models import HNeRVConfig, config_from_dict, config_to_dict, get_architecture
 
+from .defaults import GROUP_SIZE, KEY_INTERVAL, TILE
+
 __all__ = ["CodecConfig", "EncoderInfo", "VideoHeader", "config_to_json", "config_from_json", "MAX_SIDE",
            "MAX_PIXELS", "MAX_FRAMES", "MAX_GROUP_SIZE", "MAX_CONFIG_BYTES"]
 
@@ -31,10 +33,9 @@ class CodecConfig:
 
     arch: str = "hnerv"
     model: Any = field(default_factory=HNeRVConfig)
-    group_size: int = 30
-    """Frames per network; 30 chosen by measurement on bikes (docs/benchmarks.md)."""
-    key_interval: int = 8
-    tile: int = 512
+    group_size: int = GROUP_SIZE
+    key_interval: int = KEY_INTERVAL
+    tile: int = TILE
 
     def __post_init__(self) -> None:
         get_architecture(self.arch)

@@ -10,12 +10,11 @@ reported PSNR is exactly what ``nvc decode`` will produce.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -28,8 +27,10 @@ from .version import __version__
 from .bitstream import BitstreamWriter
 from .checkpoint import Checkpoint
 from .config import CodecConfig, EncoderInfo, VideoHeader, config_to_json
+from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
 from .device import resolve_device
 from .errors import InputError, UsageError
+from .progress import FitProgress, OnProgress
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, Tuning, fit_settings, model_for_video, rate_lambda
 from .render import build_network, expected_shapes, render_frames
 from .scenes import SCENE_CUT_DB, holds_scene_cut
@@ -42,15 +43,14 @@ __all__ = ["EncodeOptions", "GroupStats", "EncodeReport", "encode_video"]
 class EncodeOptions:
     """Everything that shapes an encode (see ``nvc encode --help``)."""
 
-    preset: str = "medium"
+    preset: str = PRESET
     quality: int = DEFAULT_QUALITY
-    group_size: int = CodecConfig.group_size
-    key_interval: int = CodecConfig.key_interval
+    group_size: int = GROUP_SIZE
+    key_interval: int = KEY_INTERVAL
     scene_cut_db: float = SCENE_CUT_DB
-    seed: int = 0
-    device: str = "cpu"
-    tile: int = CodecConfig.tile
-    progress: bool = True
+    seed: int = SEED
+    device: str = DEVICE
+    tile: int = TILE
     logdir: str | None = None
     resume: bool = False
     tuning: Tuning = Tuning()
@@ -100,7 +100,8 @@ class GroupStats:
 
 @dataclass
 class EncodeReport:
-    """What an encode produced; ``bpp`` counts every byte of the file."""
+    """What an encode produced; ``bpp`` counts every byte of the file (``data``: the file, when no
+    destination was given)."""
 
     bytes: int
     width: int
@@ -110,6 +111,7 @@ class EncodeReport:
     seconds: float
     quality: int
     groups: list[GroupStats] = field(default_factory=list)
+    data: bytes | None = field(default=None, repr=False)
 
     @property
     def bpp(self) -> float:
@@ -119,21 +121,24 @@ class EncodeReport:
 def encode_video(
     frames: Iterable[np.ndarray],
     video: VideoInfo,
-    dest: str | Path,
+    dest: str | Path | BinaryIO,
     options: EncodeOptions,
+    on_progress: OnProgress | None = None,
 ) -> EncodeReport:
-    """Encode RGB uint8 frames into ``dest`` (written atomically, once every group is coded).
+    """Encode RGB uint8 frames into ``dest`` (written once every group is coded).
 
     Args:
         frames: (H, W, 3) uint8 frames in display order; the count need not be known in advance.
         video: size, frame rate and colour of the video (its ``frame_count`` is not needed).
-        dest: output path; replaced only once the whole file is written.
+        dest: output path, replaced atomically once the whole file is written; or a binary stream,
+            written only then (checkpoints for ``resume`` need a path).
         options: rate, effort and fitting options.
+        on_progress: receives a :class:`FitProgress` per evaluation and each group's :class:`GroupStats`.
     """
     start = time.perf_counter()
     config = options.codec_config(video.height, video.width)
     encoder_info = EncoderInfo(options.preset, options.quality, rate_lambda(options.quality), options.seed, __version__)
-    checkpoint = Checkpoint.start(Path(dest), config_to_json(config, encoder_info), options.resume)
+    checkpoint = _checkpoint(dest, config_to_json(config, encoder_info), options.resume)
     logger = _TensorBoard(options.logdir) if options.logdir else None
     payloads: list[bytes] = []
     stats: list[GroupStats] = []
@@ -151,8 +156,10 @@ def encode_video(
             symbols = decode_tensors(payload, 0, shapes, None if key else reference)
         else:
             payload, symbols, group_stats = _encode_group(group, index, first, key, scene_cut, config, video,
-                                                          options, reference, logger)
+                                                          options, reference, logger, on_progress)
             checkpoint.save(index, digest, payload, group_stats)
+        if on_progress is not None:
+            on_progress(group_stats)
         payloads.append(payload)
         stats.append(group_stats)
         reference, first, previous_frame = symbols, first + len(group), group[-1]
@@ -160,17 +167,46 @@ def encode_video(
         raise InputError("the input holds no frames")
 
     header = VideoHeader(video.width, video.height, video.fps, first, video.colour.matrix, video.colour.full_range)
-    with atomic_file(Path(dest)) as temporary, open(temporary, "wb") as stream:
+
+    def write(stream: BinaryIO) -> int:
         writer = BitstreamWriter(stream, header, config, encoder_info)
         for group_stats, payload in zip(stats, payloads):
             writer.write_group(group_stats.index, group_stats.first_frame, group_stats.frame_count, group_stats.key,
                                payload)
-        size = writer.finish()
+        return writer.finish()
+
+    if isinstance(dest, (str, Path)):
+        with atomic_file(Path(dest)) as temporary, open(temporary, "wb") as stream:
+            size = write(stream)
+    else:
+        size = write(dest)
     checkpoint.remove()
     total = first * video.width * video.height * 3
     sq_error = sum(g.squared_error for g in stats)
     return EncodeReport(size, video.width, video.height, first, _psnr(sq_error / total),
                         time.perf_counter() - start, options.quality, stats)
+
+
+class _NoCheckpoint:
+    """What a stream destination keeps between groups: nothing (so it cannot resume)."""
+
+    def saved(self, index: int, digest: str) -> None:
+        return None
+
+    def save(self, *args: object) -> None:
+        pass
+
+    def remove(self) -> None:
+        pass
+
+
+def _checkpoint(dest: str | Path | BinaryIO, config: bytes, resume: bool) -> Checkpoint | _NoCheckpoint:
+    """The checkpoint beside a destination path; a stream has none."""
+    if isinstance(dest, (str, Path)):
+        return Checkpoint.start(Path(dest), config, resume)
+    if resume:
+        raise UsageError("resume needs a destination path (the checkpoint lives beside it), not a stream")
+    return _NoCheckpoint()
 
 
 def _encode_group(
@@ -184,6 +220,7 @@ def _encode_group(
     options: EncodeOptions,
     reference: dict[str, QuantizedTensor] | None,
     logger: "_TensorBoard | None",
+    on_progress: OnProgress | None,
 ) -> tuple[bytes, dict[str, QuantizedTensor], GroupStats]:
     """Fit, code and score one group."""
     count = len(group)
@@ -193,9 +230,8 @@ def _encode_group(
     settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)
     build = partial(_built_on, options.device, config, video.height, video.width, count)
     network = best_start(build, target, settings) if from_scratch else build()
-    with _progress_bar(options.progress, settings.iterations, f"group {index + 1}") as bar:
-        result = fit_group(network, target, settings, None if from_scratch else reference,
-                           on_eval=_reporter(bar, logger, index))
+    result = fit_group(network, target, settings, None if from_scratch else reference,
+                       on_eval=_reporter(on_progress, logger, index, settings.iterations))
     symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
     payload, tensor_stats = encode_tensors(symbols, None if key else reference)
     squared_error = 0.0
@@ -239,29 +275,11 @@ def _grouped(frames: Iterator[np.ndarray], group_size: int, video: VideoInfo) ->
             return
 
 
-class _progress_bar:
-    """A tqdm bar on stderr, or nothing."""
-
-    def __init__(self, enabled: bool, total: int, label: str) -> None:
-        self._bar = None
-        if enabled:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, desc=label, file=sys.stderr, unit="it", leave=False)
-
-    def __enter__(self):
-        return self._bar
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _reporter(bar, logger: "_TensorBoard | None", group: int) -> Callable[[FitEvent], None]:
+def _reporter(on_progress: OnProgress | None, logger: "_TensorBoard | None", group: int,
+              iterations: int) -> Callable[[FitEvent], None]:
     def report(event: FitEvent) -> None:
-        if bar is not None:
-            bar.update(event.iteration - bar.n)
-            bar.set_postfix(psnr=f"{event.psnr:.2f}", kbit=f"{event.bits / 1000:.1f}")
+        if on_progress is not None:
+            on_progress(FitProgress(group, event.iteration, iterations, event.psnr, event.bits))
         if logger is not None:
             logger.fit(group, event)
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Iterable
 
-from nvc.models import FitSettings, HNeRVConfig
+if TYPE_CHECKING:  # nvc.models pulls torch; the CLI reads this module's tables before it needs it
+    from nvc.models import FitSettings, HNeRVConfig
 
 __all__ = ["PRESETS", "QUALITY_RANGE", "DEFAULT_QUALITY", "Preset", "Tuning", "rate_lambda", "model_for_video",
            "fit_settings"]
@@ -43,8 +45,20 @@ PRESETS = {
 }
 
 
-_TUNABLE_FIT_FIELDS = {f.name: f.type for f in dataclasses.fields(FitSettings) if f.type in ("int", "float", "str")}
-_TUNABLE_MODEL_FIELDS = {f.name: f.type for f in dataclasses.fields(HNeRVConfig) if f.type != "str"}
+@cache
+def _tunable_fit_fields() -> dict[str, str]:
+    """FitSettings fields a Tuning may set, by type name (read on first use: nvc.models loads torch)."""
+    from nvc.models import FitSettings
+
+    return {f.name: f.type for f in dataclasses.fields(FitSettings) if f.type in ("int", "float", "str")}
+
+
+@cache
+def _tunable_model_fields() -> dict[str, str]:
+    """HNeRVConfig fields a Tuning may set, by type name."""
+    from nvc.models import HNeRVConfig
+
+    return {f.name: f.type for f in dataclasses.fields(HNeRVConfig) if f.type != "str"}
 
 
 @dataclass(frozen=True)
@@ -66,16 +80,17 @@ class Tuning:
 
     def __post_init__(self) -> None:
         for name, value in self.fit:
-            if name not in _TUNABLE_FIT_FIELDS:
-                raise ValueError(f"unknown fit setting {name!r} (tunable: {', '.join(sorted(_TUNABLE_FIT_FIELDS))})")
-            if _TUNABLE_FIT_FIELDS[name] == "str":
+            if name not in _tunable_fit_fields():
+                raise ValueError(f"unknown fit setting {name!r} (tunable: {', '.join(sorted(_tunable_fit_fields()))})")
+            if _tunable_fit_fields()[name] == "str":
                 if not isinstance(value, str):
                     raise ValueError(f"fit setting {name!r} needs a string, got {value!r}")
             elif not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ValueError(f"fit setting {name!r} needs a finite number, got {value!r}")
         for name, _ in self.model:
-            if name not in _TUNABLE_MODEL_FIELDS:
-                raise ValueError(f"unknown model field {name!r} (tunable: {', '.join(sorted(_TUNABLE_MODEL_FIELDS))})")
+            if name not in _tunable_model_fields():
+                tunable = ", ".join(sorted(_tunable_model_fields()))
+                raise ValueError(f"unknown model field {name!r} (tunable: {tunable})")
         if not 0.125 <= self.width <= 4.0:
             raise ValueError(f"width multiplier {self.width} outside 0.125..4")
 
@@ -90,11 +105,11 @@ class Tuning:
             try:
                 if name == "width":
                     width = float(text)
-                elif name in _TUNABLE_MODEL_FIELDS:
+                elif name in _tunable_model_fields():
                     values = tuple(int(v) for v in text.split(","))
-                    model.append((name, values if _TUNABLE_MODEL_FIELDS[name].startswith("tuple") else values[0]))
+                    model.append((name, values if _tunable_model_fields()[name].startswith("tuple") else values[0]))
                 else:
-                    kind = {"int": int, "str": str}.get(_TUNABLE_FIT_FIELDS.get(name, ""), float)
+                    kind = {"int": int, "str": str}.get(_tunable_fit_fields().get(name, ""), float)
                     fit.append((name, kind(text)))
             except ValueError:
                 raise ValueError(f"{name}: {text!r} is not a valid value") from None
@@ -116,6 +131,8 @@ def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuni
     1.6 positions on the short side, so small frames are not mostly padding.  Width is 1.0x at and
     below the default quality and narrows above it (about 0.5x at quality 51).
     """
+    from nvc.models import HNeRVConfig
+
     short = min(height, width)
     strides = next((s for s in _STRIDE_LADDER if math.prod(s) * 1.6 <= short), _STRIDE_LADDER[-1])
     scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24))) * tuning.width
@@ -128,6 +145,8 @@ def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuni
 
 def fit_settings(preset: str, quality: int, from_scratch: bool, tuning: Tuning = Tuning()) -> FitSettings:
     """Fitting settings for one group (a key group or a scene cut fits from scratch)."""
+    from nvc.models import FitSettings
+
     effort = PRESETS[preset]
     iterations = effort.key_iterations if from_scratch else effort.inter_iterations
     return tuning.apply(FitSettings(iterations=iterations, rate_lambda=rate_lambda(quality),

@@ -47,7 +47,7 @@ def search_quality(frames: np.ndarray, video: VideoInfo, target: float, options:
                    log: Callable[[str], None] = lambda _: None) -> int:
     """The quality whose probe encode lands closest to, and not above, ``target`` bpp."""
     probe = frames[: PROBE_GROUPS * options.group_size]
-    probe_options = replace(options, progress=False, logdir=None)
+    probe_options = replace(options, logdir=None)
     low, high = QUALITY_RANGE
     measured: dict[int, float] = {}
     quality = options.quality

@@ -34,7 +34,7 @@ from nvc.models import MAX_SYMBOL, QuantizedTensor
 
 from .errors import BitstreamError, CodecRuntimeError
 
-__all__ = ["TensorStats", "encode_tensors", "decode_tensors", "INTRA", "RESIDUAL"]
+__all__ = ["TensorStats", "encode_tensors", "decode_tensors", "tensor_modes", "INTRA", "RESIDUAL"]
 
 INTRA, RESIDUAL = 0, 1
 MAX_RANK = 4
@@ -113,17 +113,7 @@ def decode_tensors(
         BitstreamError: naming the field and file offset of the first problem found.
     """
     view = memoryview(data)
-    try:
-        count, pos = read_uvarint(view, 0, "tensor count")
-    except EntropyFormatError as exc:
-        raise _wrap(exc, base_offset) from None
-    if count != len(expected):
-        raise BitstreamError(f"group holds {count} tensors, the config implies {len(expected)}",
-                             field="tensor count", offset=base_offset)
-    headers = []
-    for name, shape in expected.items():
-        header, pos = _read_tensor_header(view, pos, base_offset, name, shape, reference)
-        headers.append(header)
+    headers, pos = _read_headers(view, base_offset, expected, reference, check_reference=True)
     length_at = pos
     try:
         length, pos = read_uvarint(view, pos, "coded length")
@@ -151,6 +141,30 @@ def decode_tensors(
     return result
 
 
+def tensor_modes(data: bytes, base_offset: int, expected: Mapping[str, tuple[int, ...]]) -> list[int]:
+    """Each tensor's coding mode (INTRA or RESIDUAL), from the headers alone (nothing entropy-decoded)."""
+    headers, _ = _read_headers(memoryview(data), base_offset, expected, None, check_reference=False)
+    return [header.mode for header in headers]
+
+
+def _read_headers(view: memoryview, base: int, expected: Mapping[str, tuple[int, ...]],
+                  reference: Mapping[str, QuantizedTensor] | None,
+                  check_reference: bool) -> tuple[list["_TensorHeader"], int]:
+    """The tensor count and every tensor header; returns them and the offset just past them."""
+    try:
+        count, pos = read_uvarint(view, 0, "tensor count")
+    except EntropyFormatError as exc:
+        raise _wrap(exc, base) from None
+    if count != len(expected):
+        raise BitstreamError(f"group holds {count} tensors, the config implies {len(expected)}",
+                             field="tensor count", offset=base)
+    headers = []
+    for name, shape in expected.items():
+        header, pos = _read_tensor_header(view, pos, base, name, shape, reference, check_reference)
+        headers.append(header)
+    return headers, pos
+
+
 def _checksum_or_none(symbols: np.ndarray) -> int | None:
     """The symbols' CRC32, or None when a residual pushed them outside int32 (a corrupt file)."""
     try:
@@ -170,7 +184,7 @@ class _TensorHeader:
     table: object
 
 
-def _read_tensor_header(view, pos, base, name, shape, reference) -> tuple[_TensorHeader, int]:
+def _read_tensor_header(view, pos, base, name, shape, reference, check_reference) -> tuple[_TensorHeader, int]:
     def fail(message: str, field: str, at: int) -> BitstreamError:
         return BitstreamError(f"tensor {name!r}: {message}", field=field, offset=base + at)
 
@@ -196,12 +210,13 @@ def _read_tensor_header(view, pos, base, name, shape, reference) -> tuple[_Tenso
     mode = view[pos]
     if mode not in (INTRA, RESIDUAL):
         raise fail(f"unknown coding mode {mode}", "tensor mode", pos)
-    if mode == RESIDUAL and (reference is None or tuple(reference[name].symbols.shape) != tuple(shape)):
+    check_residual = check_reference and mode == RESIDUAL
+    if check_residual and (reference is None or tuple(reference[name].symbols.shape) != tuple(shape)):
         raise fail("residual coding without a matching reference tensor", "tensor mode", pos)
     (step,) = _STEP.unpack_from(view, pos + 1)
     if not (math.isfinite(step) and step > 0):
         raise fail(f"step {step} is not a positive finite number", "tensor step", pos + 1)
-    if mode == RESIDUAL and step != reference[name].step:
+    if check_residual and step != reference[name].step:
         raise fail("residual on a different quantization grid", "tensor step", pos + 1)
     checksum_offset = pos + 1 + _STEP.size
     (checksum,) = _CRC.unpack_from(view, checksum_offset)

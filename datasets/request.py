@@ -41,7 +41,7 @@ class ReadRequest:
         if self.seek < 0:
             raise VideoInputError(f"seek must be >= 0, got {self.seek}")
 
-    def expect(self, path: Path, width: int, height: int, pix_fmt: str) -> None:
+    def expect(self, path: Path | str, width: int, height: int, pix_fmt: str) -> None:
         """Refuse a self-describing file whose size or format differs from what was asked for."""
         if self.input_res is not None and self.input_res != (width, height):
             raise VideoInputError(

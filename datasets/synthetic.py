@@ -5,8 +5,6 @@ README demo behave as they would on video, with no download and no file.
 """
 
 import numpy as np
-from skimage.data import coffee
-from skimage.transform import AffineTransform, downscale_local_mean, warp
 
 from .errors import VideoInputError
 from .video import check_size
@@ -22,6 +20,10 @@ def synthetic_clip(width: int = 256, height: int = 144, frames: int = 24, seed: 
 
     The seed picks the pan direction; the same arguments always give the same bytes.
     """
+    # scikit-image loads here, not with nvc.datasets: importing it costs most of a second
+    from skimage.data import coffee
+    from skimage.transform import AffineTransform, downscale_local_mean, warp
+
     check_size(width, height, "synthetic_clip")
     if frames < 1:
         raise VideoInputError(f"synthetic_clip: frames must be >= 1, got {frames}")

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _positive_int(text: str, path: Path, field: str) -> int:
     return int(text)
 
 
-def _parse_header(line: bytes, path: Path) -> tuple[int, int, Fraction | None, bool]:
+def parse_stream_header(line: bytes, path: Path | str) -> tuple[int, int, Fraction | None, bool]:
     """(width, height, fps or None, full_range) from the stream header line."""
     try:
         tokens = line.decode("ascii").split()
@@ -112,7 +113,7 @@ def open_y4m(path: Path, request: ReadRequest) -> Y4mSource:
     data = np.memmap(path, dtype=np.uint8, mode="r")
     try:
         line, first = _line(data, 0, path, "stream header")
-        width, height, fps, full_range = _parse_header(line, path)
+        width, height, fps, full_range = parse_stream_header(line, path)
         check_size(width, height, path)
         request.expect(path, width, height, "yuv420p")
         fps = request.fps or fps
@@ -129,14 +130,19 @@ def open_y4m(path: Path, request: ReadRequest) -> Y4mSource:
 
 
 def write_y4m(path: Path, frames: Iterable[np.ndarray], info: VideoInfo) -> None:
-    """A C420jpeg .y4m of the RGB frames, converted with info.colour."""
+    """A C420jpeg .y4m file of the RGB frames, converted with info.colour."""
+    with open(path, "wb") as out:
+        write_y4m_stream(out, frames, info)
+
+
+def write_y4m_stream(out: BinaryIO, frames: Iterable[np.ndarray], info: VideoInfo) -> None:
+    """The same y4m bytes written to a binary stream (a pipe), frame by frame as they come."""
     colour_range = "FULL" if info.colour.full_range else "LIMITED"
     header = (
         f"{MAGIC.decode()} W{info.width} H{info.height} F{info.fps.numerator}:{info.fps.denominator} "
         f"Ip A1:1 C420jpeg XCOLORRANGE={colour_range}\n"
     )
-    with open(path, "wb") as out:
-        out.write(header.encode("ascii"))
-        for payload in yuv420_payloads(frames, info.colour):
-            out.write(FRAME + b"\n")
-            out.write(payload)
+    out.write(header.encode("ascii"))
+    for payload in yuv420_payloads(frames, info.colour):
+        out.write(FRAME + b"\n")
+        out.write(payload)

@@ -5,9 +5,48 @@
     >>> for frame in nvc.decode("clip.nvc"):
     ...     pass  # (H, W, 3) uint8 RGB
 
-The public API lives in :mod:`nvc.codec` and is re-exported here. See README.md for the
-pipeline and docs/FORMAT.md for the bitstream.
+The public API lives in :mod:`nvc.codec` and is re-exported here; torch loads on the first use
+of a name that needs it. See README.md for the pipeline and docs/FORMAT.md for the bitstream.
 """
 
-from nvc.codec import *  # noqa: F401,F403 - the package's face is exactly nvc.codec's public API
-from nvc.codec import __all__, __version__  # noqa: F401
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nvc import codec as _codec
+from nvc.codec import (  # noqa: F401 - the light names, loaded now
+    FORMAT_VERSION,
+    BitstreamError,
+    CodecRuntimeError,
+    InputError,
+    NewerFormatError,
+    NvcError,
+    UsageError,
+    __all__,
+    __version__,
+)
+
+if TYPE_CHECKING:
+    from nvc.codec import (  # noqa: F401
+        DecodeProgress,
+        EncodeOptions,
+        EncodeReport,
+        FileInfo,
+        FitProgress,
+        GroupInfo,
+        GroupStats,
+        VideoFile,
+        decode,
+        encode,
+        open,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(_codec, name)
+    raise AttributeError(f"module 'nvc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
