@@ -1,7 +1,9 @@
-"""The ``nvc`` command line: encode, decode, info; a thin layer over the library API.
+"""The ``nvc`` command line: encode, decode, info, compare; a thin layer over the library API.
 
-Progress and logs go to stderr; stdout carries only what was asked for (``--psnr``, ``--json``).
-Every failure is one line on stderr and a documented exit code (see ``EXIT_CODES``).
+Progress and logs go to stderr; stdout carries only what was asked for (``--psnr``, ``--json``, a
+video written to ``-``).  Every failure is one line on stderr and a documented exit code (see
+``EXIT_CODES``).  Only light modules load at the top, so ``--help``, ``--version`` and usage
+errors answer before torch is imported; each command imports what it uses.
 """
 
 from __future__ import annotations
@@ -13,17 +15,11 @@ import os
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, BinaryIO, Sequence
 
-import torch
-
-from nvc.datasets import ColourInfo, VideoInfo, VideoInputError, write_video
-from nvc.datasets.atomic import atomic_file
-
-from .api import FileInfo, VideoFile, encode
+from .completion import FILE, add_completion
 from .container import FORMAT_VERSION
-from .device import DEVICES
-from .encoder import EncodeOptions
+from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, default_threads
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -33,9 +29,14 @@ from .errors import (
     UsageError,
 )
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
+from .scenes import SCENE_CUT_DB
 from .version import __version__
 
-__all__ = ["main", "run", "EXIT_CODES"]
+if TYPE_CHECKING:
+    from .encoder import EncodeReport
+    from .progress import OnProgress
+
+__all__ = ["main", "run", "EXIT_CODES", "build_parser"]
 
 EXIT_CODES = {
     0: "success",
@@ -44,6 +45,32 @@ EXIT_CODES = {
     4: "corrupt, truncated or unsupported .nvc bitstream",
     5: "runtime failure",
     130: "interrupted (Ctrl-C); no partial output is left",
+}
+STDIO = "-"
+"""The file name that means stdin (an input) or stdout (an output)."""
+RAW_BPP = 12
+"""Bits per pixel of raw 8-bit 4:2:0 video (a .y4m or .yuv input): the size an encode should beat."""
+
+_EXAMPLES = {
+    "encode": """examples:
+  nvc encode clip.mp4 clip.nvc                          preset medium, quality 28
+  nvc encode clip.mp4 clip.nvc --preset slow --crf 22   better quality, more time
+  nvc encode clip.mp4 clip.nvc --bpp 0.1                reach a rate by search (or --bitrate KBPS)
+  nvc encode clip.yuv clip.nvc --input-res 352x288 --fps 30000/1001
+  ffmpeg -i in.mkv -f yuv4mpegpipe - | nvc encode - clip.nvc      y4m from a pipe
+  nvc encode clip.mp4 clip.nvc -r recon.mkv --psnr      also write the reconstruction, print PSNR""",
+    "decode": """examples:
+  nvc decode clip.nvc out.mkv                lossless FFV1
+  nvc decode clip.nvc out.y4m --frames 30:60 only frames 30..59
+  nvc decode clip.nvc frames/                a folder of PNGs
+  nvc decode clip.nvc - | ffplay -           y4m to a pipe""",
+    "info": """examples:
+  nvc info clip.nvc
+  nvc info clip.nvc --groups         one line per group: frames, key or inter, bytes, bpp
+  nvc info clip.nvc --groups --json""",
+    "compare": """examples:
+  nvc compare original.y4m clip.nvc          per-frame and mean PSNR (RGB, YUV) and MS-SSIM
+  nvc compare original.mp4 decoded.mkv --json""",
 }
 
 
@@ -54,8 +81,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except None: such an option is off, or has its default in its help."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except None: such an option is off, or has its default in its help.
+    Epilogs (the examples) keep their lines."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         return action.help if action.default is None else super()._get_help_string(action)
@@ -63,62 +91,84 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = _HelpFormatter
-    epilog = "exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items())
+    epilog = "exit codes:\n" + "\n".join(f"  {code:<4}{what}" for code, what in EXIT_CODES.items())
     parser = _Parser(prog="nvc", description="Neural implicit video codec.", formatter_class=fmt, epilog=epilog)
     parser.add_argument("--version", action="version",
                         version=f"nvc {__version__} (bitstream format {FORMAT_VERSION})")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    add_completion(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    enc = commands.add_parser("encode", help="encode a video into an .nvc file", formatter_class=fmt)
-    enc.add_argument("input", help="video file (.mp4 .mkv .webm .mov .avi .y4m .yuv) or PNG folder")
-    enc.add_argument("output", help="output .nvc file")
-    enc.add_argument("--preset", choices=list(PRESETS), default=EncodeOptions.preset, help="fitting effort")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                                   epilog=_EXAMPLES[name], formatter_class=fmt)
+
+    enc = command("encode", "encode a video into an .nvc file")
+    enc.add_argument("input", help="video file (.mp4 .mkv .webm .mov .avi .y4m .yuv), PNG folder, "
+                                   "or - for y4m (or raw yuv420p with --input-res) on stdin").complete = FILE
+    enc.add_argument("output", help="output .nvc file, or - for stdout").complete = FILE
+    enc.add_argument("--preset", choices=list(PRESETS), default=PRESET, help="fitting effort")
     rate = enc.add_mutually_exclusive_group()
-    rate.add_argument("-q", "--quality", type=int, default=None,
+    rate.add_argument("-q", "--quality", "--crf", type=int, default=None,
                       help=f"{QUALITY_RANGE[0]}..{QUALITY_RANGE[1]}, lower is better (default {DEFAULT_QUALITY})")
     rate.add_argument("--bpp", type=float, help="target bits per pixel (searched)")
     rate.add_argument("--bitrate", type=float, metavar="KBPS", help="target kbit/s (searched)")
-    enc.add_argument("--group-size", type=int, default=EncodeOptions.group_size,
-                     help="frames per group (one network each)")
-    enc.add_argument("--key-interval", type=int, default=EncodeOptions.key_interval,
+    enc.add_argument("--group-size", type=int, default=GROUP_SIZE, help="frames per group (one network each)")
+    enc.add_argument("--key-interval", type=int, default=KEY_INTERVAL,
                      help="every N-th group is a key group: fitted from scratch, decodable on its own")
-    enc.add_argument("--scenecut", type=float, default=EncodeOptions.scene_cut_db, metavar="DB",
+    enc.add_argument("--scenecut", type=float, default=SCENE_CUT_DB, metavar="DB",
                      help="fit a group from scratch when two consecutive frames in it (or across its start) "
                           "fall below this RGB PSNR; 0: never")
     enc.add_argument("-f", "--frames", type=int, help="encode at most N frames")
     enc.add_argument("--seek", type=int, default=0, help="skip the first N frames")
-    enc.add_argument("--input-res", metavar="WxH", help="frame size of a raw .yuv input")
+    enc.add_argument("--input-res", metavar="WxH", help="frame size of a raw .yuv input (or of raw yuv on stdin)")
     enc.add_argument("--fps", metavar="N|N/D", help="frame rate of a raw .yuv input (or override)")
     enc.add_argument("--pix-fmt", default=None, help="pixel format of a raw .yuv input (yuv420p)")
-    enc.add_argument("--device", choices=DEVICES, default="cpu")
-    enc.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
-    enc.add_argument("--seed", type=int, default=0)
+    _add_machine(enc)
+    enc.add_argument("--seed", type=int, default=SEED, help="seeds every fit; CPU fits are deterministic for a seed")
     enc.add_argument("--logdir", help="write TensorBoard logs here")
     enc.add_argument("--stats", help="write per-group statistics (JSON) here")
-    enc.add_argument("--recon", help="also write the decoded reconstruction here (any decode output)")
+    enc.add_argument("-r", "--recon", help="also write the decoded reconstruction here (any decode output)")
     enc.add_argument("--psnr", action="store_true", help="print PSNR and bpp to stdout at the end")
     enc.add_argument("--resume", action="store_true",
                      help="continue an interrupted encode of the same input and options from its last group")
     _add_common(enc)
 
-    dec = commands.add_parser("decode", help="decode an .nvc file", formatter_class=fmt)
-    dec.add_argument("input", help=".nvc file")
-    dec.add_argument("output", help=".y4m/.yuv (exact), .mkv (FFV1 lossless), .mp4 (x264) or a PNG folder")
+    dec = command("decode", "decode an .nvc file")
+    dec.add_argument("input", help=".nvc file").complete = FILE
+    dec.add_argument("output", help=".y4m/.yuv (exact), .mkv (FFV1 lossless), .mp4 (x264), a PNG folder, "
+                                    "or - for y4m on stdout").complete = FILE
     dec.add_argument("--frames", metavar="A:B", help="decode only frames A <= t < B")
     dec.add_argument("--lossless", action="store_true", help="lossless RGB H.264 for .mp4 output")
-    dec.add_argument("--device", choices=DEVICES, default="cpu")
-    dec.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
+    _add_machine(dec)
     _add_common(dec)
 
-    info = commands.add_parser("info", help="describe an .nvc file", formatter_class=fmt)
-    info.add_argument("input", help=".nvc file")
+    info = command("info", "describe an .nvc file")
+    info.add_argument("input", help=".nvc file").complete = FILE
+    info.add_argument("--groups", action="store_true",
+                      help="one line per group: frames, key or inter, bytes, bpp, residual tensors")
     info.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+    cmp = command("compare", "score a video against a reference: PSNR (RGB, YUV) and MS-SSIM")
+    cmp.add_argument("reference", help="the original: any video nvc reads, or an .nvc file").complete = FILE
+    cmp.add_argument("distorted", help="the video to score, e.g. an .nvc file or its decode").complete = FILE
+    cmp.add_argument("--input-res", metavar="WxH", help="frame size of raw .yuv inputs")
+    cmp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
+
+
+def _add_machine(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--device", choices=DEVICES, default=DEVICE, help="where to fit and render")
+    sub.add_argument("--threads", type=int, default=default_threads(),
+                     help="CPU threads; by default the CPUs this process may use, or OMP_NUM_THREADS when set")
 
 
 def _add_common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("-y", "--overwrite", action="store_true", help="overwrite the output if it exists")
-    sub.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sub.add_argument("--progress", choices=("bar", "json", "none"), default="bar",
+                     help="progress on stderr: bars, one JSON object per line (per group and evaluation), "
+                          "or none")
+    sub.add_argument("--no-progress", action="store_const", dest="progress", const="none",
+                     help="the same as --progress none")
     noise = sub.add_mutually_exclusive_group()
     noise.add_argument("-v", "--verbose", action="store_true", help="per-group details on stderr")
     noise.add_argument("--quiet", action="store_true", help="only errors on stderr")
@@ -129,7 +179,19 @@ def _log(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
+def _on_progress(args: argparse.Namespace) -> OnProgress | None:
+    from .progress import json_lines, progress_bars
+
+    if args.progress == "json":
+        return json_lines()
+    return None if args.quiet or args.progress == "none" else progress_bars()
+
+
 def _check_output(path: str, overwrite: bool) -> None:
+    if path == STDIO:
+        if sys.stdout.isatty():
+            raise UsageError("refusing to write binary video to a terminal; redirect stdout or name a file")
+        return
     if Path(path).exists() and not overwrite:
         raise UsageError(f"{path} exists (use -y to overwrite)")
 
@@ -166,24 +228,34 @@ def _parse_range(text: str | None) -> tuple[int, int | None]:
         raise UsageError(f"--frames {text!r} is not A:B") from None
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads is not None:
-        if threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {threads}")
-        torch.set_num_threads(threads)
+def _set_threads(threads: int) -> None:
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _stdio(path: str, stream: BinaryIO) -> str | BinaryIO:
+    """``-`` as the process's own binary stdin or stdout; any other name as itself."""
+    return stream if path == STDIO else path
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    if args.input == STDIO and sys.stdin.isatty():
+        raise UsageError("input - reads video from stdin, but stdin is a terminal; pipe y4m into nvc")
     _check_output(args.output, args.overwrite)
     _set_threads(args.threads)
+    from .api import encode
+
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
                   pix_fmt=args.pix_fmt)
     options = dict(preset=args.preset, group_size=args.group_size, key_interval=args.key_interval,
-                   scene_cut_db=args.scenecut, seed=args.seed,
-                   device=args.device, progress=not (args.no_progress or args.quiet), logdir=args.logdir,
+                   scene_cut_db=args.scenecut, seed=args.seed, device=args.device, logdir=args.logdir,
                    resume=args.resume)
     quality = DEFAULT_QUALITY if args.quality is None else args.quality
-    report = encode(args.input, args.output, quality=quality, bpp=args.bpp, kbps=args.bitrate,
+    report = encode(_stdio(args.input, sys.stdin.buffer), _stdio(args.output, sys.stdout.buffer), quality=quality,
+                    bpp=args.bpp, kbps=args.bitrate, on_progress=_on_progress(args),
                     log=lambda message: _log(args, message), **source, **options)
     if args.verbose:
         for g in report.groups:
@@ -193,28 +265,46 @@ def cmd_encode(args: argparse.Namespace) -> int:
                        f"{g.bytes} bytes {g.psnr:.2f} dB {g.iterations} it {g.fit_seconds:.1f} s")
     _log(args, f"nvc: {report.frames} frames {report.width}x{report.height} -> {args.output}: {report.bytes} bytes, "
                f"{report.bpp:.4f} bpp, RGB PSNR {report.psnr:.2f} dB, {report.seconds:.1f} s")
+    _warn_if_larger_than_raw(args, report)
     if args.stats:
         _write_json(args.stats, {"bytes": report.bytes, "bpp": report.bpp, "psnr_rgb": report.psnr,
                                  "seconds": report.seconds, "quality": report.quality,
                                  "groups": [dataclasses.asdict(g) for g in report.groups]})
     if args.recon:
-        _decode_to(args.output, args.recon, 0, None, lossless=True, device=args.device)
+        if args.output == STDIO:
+            raise UsageError("--recon needs the .nvc written to a file, not to stdout")
+        _decode_to(args.output, args.recon, 0, None, lossless=True, device=args.device, on_progress=None)
     if args.psnr:
         print(f"psnr_rgb={report.psnr:.4f} bpp={report.bpp:.6f} bytes={report.bytes}")
     return EXIT_OK
 
 
+def _warn_if_larger_than_raw(args: argparse.Namespace, report: EncodeReport) -> None:
+    if report.bpp > RAW_BPP:
+        raw = report.frames * report.width * report.height * RAW_BPP // 8
+        _log(args, f"nvc: warning: the output ({report.bytes} bytes) is larger than the raw 8-bit 4:2:0 video "
+                   f"({raw} bytes): at this size and length the networks cost more than the pixels; "
+                   f"try more frames, a larger frame, a higher --crf or a slower --preset")
+
+
 def _write_json(path: str, doc: dict) -> None:
+    from nvc.datasets.atomic import atomic_file
+
     with atomic_file(Path(path)) as temporary:
         temporary.write_text(json.dumps(doc, indent=2, default=float) + "\n")
 
 
-def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossless: bool, device: str) -> int:
+def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossless: bool, device: str,
+               on_progress: OnProgress | None) -> int:
+    from nvc.datasets import ColourInfo, VideoInfo, VideoInputError, write_video, write_y4m_stream
+
+    from .api import VideoFile
+
     with VideoFile(source, device) as video:
         header = video.info
         info = VideoInfo(header.width, header.height, header.fps, None, ColourInfo(header.colour_matrix,
                                                                                    header.full_range))
-        frames = video.frames(start, stop)
+        frames = video.frames(start, stop, on_progress)
         count = 0
 
         def counted():
@@ -224,7 +314,11 @@ def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossle
                 yield frame
 
         try:
-            write_video(output, counted(), info, lossless=lossless and Path(output).suffix.lower() == ".mp4")
+            if output == STDIO:
+                write_y4m_stream(sys.stdout.buffer, counted(), info)
+                sys.stdout.buffer.flush()
+            else:
+                write_video(output, counted(), info, lossless=lossless and Path(output).suffix.lower() == ".mp4")
         except VideoInputError as exc:
             raise InputError(str(exc)) from None
         return count
@@ -243,55 +337,56 @@ def cmd_decode(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     _describe_device(args)
     start, stop = _parse_range(args.frames)
-    count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device)
+    count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device,
+                       on_progress=_on_progress(args))
+    if args.verbose:
+        from .api import VideoFile
+        from .describe import group_line
+
+        with VideoFile(args.input) as video:
+            for group in video.group_info():
+                _log(args, group_line(group))
     _log(args, f"nvc: decoded {count} frames -> {args.output}")
     return EXIT_OK
 
 
-def info_dict(info: FileInfo) -> dict:
-    return {
-        "format_version": info.format_version,
-        "width": info.width,
-        "height": info.height,
-        "fps": str(info.fps),
-        "frames": info.frames,
-        "groups": info.groups,
-        "key_groups": info.key_groups,
-        "colour": {"matrix": info.colour_matrix, "full_range": info.full_range},
-        "config": json.loads(json.dumps(dataclasses.asdict(info.config))),
-        "encoder": dataclasses.asdict(info.encoder),
-        "bytes": {"file": info.file_bytes, "header": info.header_bytes, "groups": info.group_bytes,
-                  "index": info.file_bytes - info.header_bytes - info.group_bytes},
-        "bpp": info.bpp,
-    }
-
-
 def cmd_info(args: argparse.Namespace) -> int:
+    from .api import VideoFile
+    from .describe import info_dict, info_lines
+
     with VideoFile(args.input) as video:
-        doc = info_dict(video.info)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-        return EXIT_OK
-    print(f"{args.input}: nvc format {doc['format_version']}, {doc['width']}x{doc['height']} @ {doc['fps']} fps, "
-          f"{doc['frames']} frames in {doc['groups']} groups ({doc['key_groups']} key)")
-    print(f"bytes: {doc['bytes']['file']} (header {doc['bytes']['header']}, groups {doc['bytes']['groups']}, "
-          f"index {doc['bytes']['index']}), {doc['bpp']:.5f} bpp")
-    print(f"model: {doc['config']['arch']} {doc['config']['model']}")
-    print(f"encoder: {doc['encoder']}")
+        groups = video.group_info() if args.groups else None
+        if args.json:
+            print(json.dumps(info_dict(video.info, groups), indent=2))
+        else:
+            print("\n".join(info_lines(args.input, video.info, groups)))
     return EXIT_OK
 
 
-_COMMANDS = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, comparison_lines
+    from .jsontext import dumps
+
+    result = compare(args.reference, args.distorted, input_res=_parse_res(args.input_res))
+    print(dumps(result.as_dict(), indent=2) if args.json else "\n".join(comparison_lines(result)))
+    return EXIT_OK
+
+
+_COMMANDS = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (never raises, never exits)."""
     verbose = False
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # bare `nvc`: what it can do, not an error
+            parser.print_help()
+            return EXIT_OK
         verbose = getattr(args, "verbose", False)
         return _COMMANDS[args.command](args)
-    except SystemExit as exc:  # --help and --version
+    except SystemExit as exc:  # --help, --version, --print-completion
         return int(exc.code or 0)
     except BrokenPipeError:  # e.g. `nvc info --json | head`: the reader left, nothing to report
         sys.stdout = open(os.devnull, "w")

@@ -6,7 +6,9 @@ and :class:`EncodeOptions` take their defaults from here too, so each default ha
 
 from __future__ import annotations
 
-__all__ = ["PRESET", "GROUP_SIZE", "KEY_INTERVAL", "TILE", "SEED", "DEVICE", "DEVICES"]
+import os
+
+__all__ = ["PRESET", "GROUP_SIZE", "KEY_INTERVAL", "TILE", "SEED", "DEVICE", "DEVICES", "default_threads"]
 
 PRESET = "medium"
 GROUP_SIZE = 30
@@ -16,3 +18,11 @@ TILE = 512
 SEED = 0
 DEVICES = ("cpu", "cuda")
 DEVICE = "cpu"
+
+
+def default_threads() -> int:
+    """CPU threads when none are asked for: OMP_NUM_THREADS when set, else the CPUs this process may use."""
+    configured = os.environ.get("OMP_NUM_THREADS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -9,11 +9,11 @@ JSON object per line (``nvc --progress json``, for GUIs and job runners), both o
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, TextIO, Union
+
+from .jsontext import dumps
 
 if TYPE_CHECKING:
     from .encoder import GroupStats
@@ -56,10 +56,7 @@ def json_lines(stream: TextIO | None = None) -> OnProgress:
     """A callback printing each event as one JSON object on a line of ``stream`` (stderr)."""
 
     def report(event: ProgressEvent) -> None:
-        doc: dict[str, Any] = {"event": event_name(event), **dataclasses.asdict(event)}
-        doc = {key: None if isinstance(value, float) and not math.isfinite(value) else value
-               for key, value in doc.items()}  # strict JSON has no inf (a group decoded exactly)
-        print(json.dumps(doc, allow_nan=False), file=stream or sys.stderr, flush=True)
+        print(dumps({"event": event_name(event), **dataclasses.asdict(event)}), file=stream or sys.stderr, flush=True)
 
     return report
 

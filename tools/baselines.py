@@ -36,7 +36,7 @@ from av.bitstream import BitStreamFilterContext
 from nvc.datasets import rgb_to_yuv420, yuv420_to_rgb
 from nvc.datasets.container import plane_pixels
 
-from .metrics import score
+from nvc.codec.metrics import score
 
 __all__ = ["BASELINES", "DEFAULT_CRFS", "DEFAULT_PRESETS", "DEFAULT_SVTAV1_PRESET", "BaselineSetting",
            "baseline_settings", "encode_baseline"]

@@ -19,7 +19,7 @@ import torch
 
 import nvc
 
-from .metrics import score
+from nvc.codec.metrics import score
 
 __all__ = ["encode_point", "decode_stats", "score_file", "nvc_setting", "nvc_curve"]
 
@@ -81,7 +81,7 @@ def encode_point(clip: np.ndarray, fps: Fraction | int, dest: Path, *, preset: s
 
 
 def score_file(clip: np.ndarray, path: Path) -> dict[str, float]:
-    """Every metric of tools.metrics.score for the decoded file against ``clip``."""
+    """Every metric of nvc.codec.metrics.score for the decoded file against ``clip``."""
     return score(clip, nvc.decode(path))
 
 

@@ -8,7 +8,7 @@ Every point is a row of OUT/results.json, keyed by (sequence, codec, setting) an
 it is measured; a rerun skips the points already there, so a long run can be stopped and resumed.
 At the end OUT/report.md (every point, BD-rates of nvc against each baseline, and against the
 published UVG results on UVG) and OUT/rd-*.png are regenerated; --report does only that.
-Progress goes to stderr. Metric, baseline and BD definitions: tools/metrics.py,
+Progress goes to stderr. Metric, baseline and BD definitions: codec/metrics.py,
 tools/baselines.py, tools/bdrate.py.
 """
 
@@ -31,7 +31,7 @@ from .baselines import (
 )
 from .bench_nvc import encode_point, nvc_setting, score_file
 from .cli import HelpFormatter, parse_size
-from .metrics import SCORES
+from nvc.codec.metrics import SCORES
 from .report import write_report
 from .results import find_row, load_results, save_results
 from .sequences import BenchSequence, clip_sequence, uvg_sequences

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import SCORES
+from nvc.codec.metrics import SCORES
 
 __all__ = ["Curve", "sequence_curves", "mean_curves"]
 

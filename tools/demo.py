@@ -16,7 +16,7 @@ from pathlib import Path
 import nvc
 from nvc.datasets import VideoInfo, synthetic_clip, write_video
 
-from .metrics import score
+from nvc.codec.metrics import score
 
 __all__ = ["main"]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .bdrate import METHODS, Method, bd_psnr, bd_rate
 from .curves import Curve, mean_curves, sequence_curves
-from .metrics import SCORES
+from nvc.codec.metrics import SCORES
 from .plots import plot_rd
 from .published_uvg import PUBLISHED_UVG, PublishedCurve
 

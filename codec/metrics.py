@@ -1,5 +1,7 @@
 """Quality metrics of a decoded clip against its original, each labelled with its colour space.
 
+One copy for ``nvc compare`` and the benchmark tools (tools/), so their numbers agree.
+
 - PSNR RGB: per-frame PSNR over the three 8-bit RGB channels, averaged over frames (NeRV family).
 - PSNR YUV: per-frame Y, Cb, Cr PSNR of the BT.709 limited-range 4:2:0 conversion
   (nvc.datasets.rgb_to_yuv420) of both clips, weighted 6:1:1 (JVET), averaged over frames.
@@ -14,13 +16,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
 from nvc.datasets import rgb_to_yuv420
 
-__all__ = ["psnr", "psnr_yuv420", "ms_ssim", "score", "SCORES"]
+__all__ = ["psnr", "psnr_yuv420", "ms_ssim", "frame_scores", "score", "FrameScores", "SCORES"]
 
 PEAK = 255.0
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -50,6 +52,8 @@ def _gaussian_window() -> np.ndarray:
 
 def _filter_valid(x: np.ndarray) -> np.ndarray:
     """Separable Gaussian filtering of C x H x W planes, keeping only positions where the window fits."""
+    from scipy.ndimage import correlate1d  # scipy loads only when MS-SSIM is asked for
+
     window, half = _gaussian_window(), _WINDOW // 2
     for axis in (1, 2):
         x = correlate1d(x, window, axis=axis, mode="nearest")
@@ -97,18 +101,23 @@ def ms_ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(product.mean())
 
 
+@dataclass(frozen=True)
+class FrameScores:
+    """Every metric of one frame pair (the keys of ``SCORES``)."""
+
+    psnr_rgb: float
+    psnr_yuv: float
+    psnr_y: float
+    ms_ssim_rgb: float
+
+
+def frame_scores(a: np.ndarray, b: np.ndarray) -> FrameScores:
+    """Every metric of two H x W x 3 uint8 RGB frames; YUV PSNR weighs Y, Cb, Cr 6:1:1."""
+    planes = psnr_yuv420(a, b)
+    return FrameScores(psnr(a, b), float(np.dot(YUV_WEIGHTS, planes)) / sum(YUV_WEIGHTS), planes[0], ms_ssim(a, b))
+
+
 def score(originals: Iterable[np.ndarray], decoded: Iterable[np.ndarray]) -> dict[str, float]:
     """Every metric of `SCORES`, each the mean over frames of its per-frame value."""
-    rgb, y, yuv, msssim = [], [], [], []
-    for a, b in zip(originals, decoded, strict=True):
-        planes = psnr_yuv420(a, b)
-        rgb.append(psnr(a, b))
-        y.append(planes[0])
-        yuv.append(float(np.dot(YUV_WEIGHTS, planes)) / sum(YUV_WEIGHTS))
-        msssim.append(ms_ssim(a, b))
-    return {
-        "psnr_rgb": float(np.mean(rgb)),
-        "psnr_yuv": float(np.mean(yuv)),
-        "psnr_y": float(np.mean(y)),
-        "ms_ssim_rgb": float(np.mean(msssim)),
-    }
+    frames = [frame_scores(a, b) for a, b in zip(originals, decoded, strict=True)]
+    return {key: float(np.mean([getattr(scores, key) for scores in frames])) for key in SCORES}
