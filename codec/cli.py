@@ -149,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
     cmp = command("compare", "score a video against a reference: PSNR (RGB, YUV) and MS-SSIM")
-    cmp.add_argument("reference", help="the original: any video nvc reads, or an .nvc file").complete = FILE
-    cmp.add_argument("distorted", help="the video to score, e.g. an .nvc file or its decode").complete = FILE
+    cmp.add_argument("reference", help="the original: any video nvc reads, an .nvc file, or - for y4m on stdin"
+                     ).complete = FILE
+    cmp.add_argument("distorted", help="the video to score, e.g. an .nvc file or its decode (or -)").complete = FILE
     cmp.add_argument("--input-res", metavar="WxH", help="frame size of raw .yuv inputs")
     cmp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
@@ -367,7 +368,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare, comparison_lines
     from .jsontext import dumps
 
-    result = compare(args.reference, args.distorted, input_res=_parse_res(args.input_res))
+    if args.reference == args.distorted == STDIO:
+        raise UsageError("only one of the two videos can come from stdin (-)")
+    result = compare(_stdio(args.reference, sys.stdin.buffer), _stdio(args.distorted, sys.stdin.buffer),
+                     input_res=_parse_res(args.input_res))
     print(dumps(result.as_dict(), indent=2) if args.json else "\n".join(comparison_lines(result)))
     return EXIT_OK
 

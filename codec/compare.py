@@ -13,12 +13,13 @@ import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from nvc.datasets import VideoInputError, open_video
+from nvc.datasets import VideoInputError, open_stream, open_video
+from nvc.datasets.request import ReadRequest
 
 from .container import SIGNATURE
 from .errors import InputError
@@ -53,26 +54,35 @@ def _is_nvc(path: Path) -> bool:
         return stream.read(len(SIGNATURE)) == SIGNATURE
 
 
-def _frames(path: Path, stack: ExitStack, input_res: tuple[int, int] | None,
-            fps: Fraction | None) -> Iterator[np.ndarray]:
-    if _is_nvc(path):
-        from .api import VideoFile
-
-        return stack.enter_context(VideoFile(path)).frames()
+def _frames(source: str | Path | BinaryIO, stack: ExitStack,
+            input_res: tuple[int, int] | None) -> Iterator[np.ndarray]:
     try:
-        return iter(open_video(path, input_res=input_res, fps=fps))
+        if not isinstance(source, (str, Path)):
+            return iter(open_stream(source, ReadRequest(input_res=input_res), getattr(source, "name", "stream")))
+        if _is_nvc(Path(source)):
+            from .api import VideoFile
+
+            return stack.enter_context(VideoFile(source)).frames()
+        return iter(open_video(source, input_res=input_res))
     except VideoInputError as exc:
         raise InputError(str(exc)) from None
 
 
-def compare(reference: str | Path, distorted: str | Path, *, input_res: tuple[int, int] | None = None,
-            fps: Fraction | None = None) -> Comparison:
-    """Score ``distorted`` against ``reference``, frame by frame (``input_res``: of raw .yuv inputs)."""
+def _name(source: str | Path | BinaryIO) -> str:
+    return str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "stream")
+
+
+def compare(reference: str | Path | BinaryIO, distorted: str | Path | BinaryIO, *,
+            input_res: tuple[int, int] | None = None) -> Comparison:
+    """Score ``distorted`` against ``reference``, frame by frame.
+
+    Either may be a path or a binary stream of y4m (raw yuv420p for both needs ``input_res``).
+    """
     scores: list[FrameScores] = []
     counts = [0, 0]
+    reference_name, distorted_name = _name(reference), _name(distorted)
     with ExitStack() as stack:
-        pairs = itertools.zip_longest(_frames(Path(reference), stack, input_res, fps),
-                                      _frames(Path(distorted), stack, input_res, fps))
+        pairs = itertools.zip_longest(_frames(reference, stack, input_res), _frames(distorted, stack, input_res))
         try:
             for index, (ref, dist) in enumerate(pairs):
                 counts[0] += ref is not None
@@ -80,13 +90,13 @@ def compare(reference: str | Path, distorted: str | Path, *, input_res: tuple[in
                 if ref is None or dist is None:
                     continue
                 if ref.shape != dist.shape:
-                    raise InputError(f"frame {index}: {distorted} is {dist.shape[1]}x{dist.shape[0]}, "
-                                     f"{reference} is {ref.shape[1]}x{ref.shape[0]}")
+                    raise InputError(f"frame {index}: {distorted_name} is {dist.shape[1]}x{dist.shape[0]}, "
+                                     f"{reference_name} is {ref.shape[1]}x{ref.shape[0]}")
                 scores.append(frame_scores(ref, dist))
         except VideoInputError as exc:
             raise InputError(str(exc)) from None
     if not scores:
-        raise InputError(f"{reference} and {distorted} have no frames to compare")
+        raise InputError(f"{reference_name} and {distorted_name} have no frames to compare")
     return Comparison(scores, counts[0], counts[1])
 
 

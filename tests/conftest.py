@@ -18,7 +18,7 @@ from nvc.datasets import synthetic_clip  # noqa: E402
 
 torch.set_num_threads(2)
 
-TINY = dict(preset="ultrafast", group_size=2, key_interval=2, progress=False, tile=16, scene_cut_db=0.0)
+TINY = dict(preset="ultrafast", group_size=2, key_interval=2, tile=16, scene_cut_db=0.0)
 """Encoder options that make a test encode take a second or two.  A tiny pan moves many pixels per
 frame (tiny_clip's frames differ by 14-19 dB), so scene cuts are off here and tested on their own."""
 
