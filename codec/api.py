@@ -23,14 +23,13 @@ from nvc.datasets.request import ReadRequest
 from .bitstream import Bitstream, GroupRef
 from .config import CodecConfig, EncoderInfo, VideoHeader
 from .decoder import Decoder
-from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
+from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, TILE
 from .encoder import EncodeOptions, EncodeReport, encode_video
 from .errors import InputError, UsageError
 from .progress import DecodeProgress, OnProgress, ProgressEvent, progress_bars
 from .rate import DEFAULT_QUALITY
 from .ratecontrol import search_quality, target_bpp
 from .render import expected_shapes
-from .scenes import SCENE_CUT_DB
 from .tensor_coding import RESIDUAL, tensor_modes
 
 __all__ = ["encode", "decode", "open", "VideoFile", "FileInfo", "GroupInfo"]

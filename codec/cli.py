@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, Sequence
 
 from .completion import FILE, add_completion
 from .container import FORMAT_VERSION
-from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, default_threads
+from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, default_threads
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -29,7 +29,6 @@ from .errors import (
     UsageError,
 )
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
-from .scenes import SCENE_CUT_DB
 from .version import __version__
 
 if TYPE_CHECKING:

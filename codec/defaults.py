@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["PRESET", "GROUP_SIZE", "KEY_INTERVAL", "TILE", "SEED", "DEVICE", "DEVICES", "default_threads"]
+__all__ = ["PRESET", "GROUP_SIZE", "KEY_INTERVAL", "SCENE_CUT_DB", "TILE", "SEED", "DEVICE", "DEVICES",
+           "default_threads"]
 
 PRESET = "medium"
 GROUP_SIZE = 30
 """Frames per network; 30 chosen by measurement on bikes (docs/design-notes.md)."""
 KEY_INTERVAL = 8
+SCENE_CUT_DB = 14.0
+"""A pair of consecutive frames below this RGB PSNR is a scene cut (measured: codec/scenes.py)."""
 TILE = 512
 SEED = 0
 DEVICES = ("cpu", "cuda")

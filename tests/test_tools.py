@@ -215,3 +215,21 @@ def test_tuning_parses_fit_and_model_overrides():
     for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"]):
         with pytest.raises(ValueError):
             Tuning.parse(bad)
+
+
+def test_the_readme_plot_data_are_the_benchmark_table_and_draw(tmp_path):
+    from tools import rd_plot
+
+    docs = rd_plot.DOCS
+    table = (docs / "benchmarks.md").read_text()
+    table = table[table.index("| point | bytes"):]
+    rows = table[: table.index("\n\n")].splitlines()[2:]
+    title, curves = rd_plot.load_curves(docs / "rd-bikes.json")
+    assert {"nvc", "x264", "x265", "svtav1"} == {curve.codec for curve in curves.values()}
+    for name, curve in curves.items():
+        label = "nvc medium q" if curve.codec == "nvc" else f"{name} ("
+        for point in curve.rows:  # every plotted number is the table's, to its printed precision
+            row = next(r for r in rows if r.startswith(f"| {label}{point['setting'] if curve.codec == 'nvc' else ''}"))
+            assert f"{point['bpp']:.4f}" in row and f"{point['psnr_rgb']:.2f}" in row, (name, point)
+    rd_plot.main([str(docs / "rd-bikes.json"), str(tmp_path / "rd.png")])
+    assert (tmp_path / "rd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
