@@ -244,6 +244,8 @@ def _stdio(path: str, stream: BinaryIO) -> str | BinaryIO:
 def cmd_encode(args: argparse.Namespace) -> int:
     if args.input == STDIO and sys.stdin.isatty():
         raise UsageError("input - reads video from stdin, but stdin is a terminal; pipe y4m into nvc")
+    if args.recon and args.output == STDIO:
+        raise UsageError("--recon decodes the written file, so the .nvc must go to a file, not to stdout")
     _check_output(args.output, args.overwrite)
     _set_threads(args.threads)
     from .api import encode
@@ -271,8 +273,6 @@ def cmd_encode(args: argparse.Namespace) -> int:
                                  "seconds": report.seconds, "quality": report.quality,
                                  "groups": [dataclasses.asdict(g) for g in report.groups]})
     if args.recon:
-        if args.output == STDIO:
-            raise UsageError("--recon needs the .nvc written to a file, not to stdout")
         _decode_to(args.output, args.recon, 0, None, lossless=True, device=args.device, on_progress=None)
     if args.psnr:
         print(f"psnr_rgb={report.psnr:.4f} bpp={report.bpp:.6f} bytes={report.bytes}")

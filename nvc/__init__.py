@@ -14,32 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nvc import codec as _codec
-from nvc.codec import (  # noqa: F401 - the light names, loaded now
-    FORMAT_VERSION,
-    BitstreamError,
-    CodecRuntimeError,
-    InputError,
-    NewerFormatError,
-    NvcError,
-    UsageError,
-    __all__,
-    __version__,
-)
+from nvc.codec import __all__, __version__  # noqa: F401
 
-if TYPE_CHECKING:
-    from nvc.codec import (  # noqa: F401
-        DecodeProgress,
-        EncodeOptions,
-        EncodeReport,
-        FileInfo,
-        FitProgress,
-        GroupInfo,
-        GroupStats,
-        VideoFile,
-        decode,
-        encode,
-        open,
-    )
+if TYPE_CHECKING:  # editors and type checkers see every name of nvc.codec's __all__
+    from nvc.codec import *  # noqa: F401,F403
 
 
 def __getattr__(name: str) -> Any:

@@ -149,6 +149,9 @@ def test_container_inputs_with_frame_limits(tmp_path, suffix):
     (["encode", "x.y4m", "o.nvc", "--preset", "warp"], 2, "preset"),
     (["frobnicate"], 2, "invalid choice"),
     (["encode", "x.y4m", "o.nvc", "--bpp", "0.1", "-q", "3"], 2, "not allowed"),
+    (["encode", "x.y4m", "-", "-r", "r.mkv"], 2, "--recon"),
+    (["compare", "-", "-"], 2, "stdin"),
+    (["info", "x.nvc", "--groups", "--frob"], 2, "--frob"),
 ])
 def test_errors_are_one_line_with_their_exit_code(tmp_path, monkeypatch, capsys, args, code, needle):
     monkeypatch.chdir(tmp_path)
