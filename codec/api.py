@@ -27,7 +27,7 @@ from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SE
 from .encoder import EncodeOptions, EncodeReport, encode_video
 from .errors import InputError, UsageError
 from .progress import DecodeProgress, OnProgress, ProgressEvent, progress_bars
-from .rate import DEFAULT_QUALITY
+from .rate import DEFAULT_QUALITY, Tuning
 from .ratecontrol import search_quality, target_bpp
 from .render import expected_shapes
 from .tensor_coding import RESIDUAL, tensor_modes
@@ -56,6 +56,7 @@ def encode(
     colour: ColourInfo | None = None,
     logdir: str | None = None,
     resume: bool = False,
+    tuning: Tuning = Tuning(),
     progress: bool = False,
     on_progress: OnProgress | None = None,
     log: Callable[[str], None] | None = None,
@@ -82,6 +83,8 @@ def encode(
         input_res, pix_fmt: (width, height) and pixel format of a raw ``.yuv`` file.
         colour: colour matrix/range of the source, when the file does not say.
         logdir: write TensorBoard logs there; resume: continue an interrupted encode of ``dest``.
+        tuning: expert overrides of the derived network and fitting settings (design experiments,
+            ``tools.ab``); see :class:`~nvc.codec.rate.Tuning`.
         progress: draw tqdm bars on stderr (off: the library prints nothing).
         on_progress: receives a :class:`~nvc.codec.progress.FitProgress` per evaluation of a
             fit and each group's :class:`GroupStats` once it is coded.
@@ -95,7 +98,7 @@ def encode(
     """
     options = EncodeOptions(preset=preset, quality=quality, group_size=group_size, key_interval=key_interval,
                             scene_cut_db=scene_cut_db, seed=seed, device=device, tile=tile, logdir=logdir,
-                            resume=resume)
+                            resume=resume, tuning=tuning)
     report_progress = _combined(progress_bars() if progress else None, on_progress)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)

