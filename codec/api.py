@@ -1,7 +1,8 @@
 """The library API: ``nvc.encode``, ``nvc.decode`` and ``nvc.open``.
 
-Sources can be paths (anything ``nvc.datasets.open_video`` reads), numpy arrays, torch tensors or
-iterators of frames, so a pipeline can encode frames it already holds.
+Sources can be paths (anything ``nvc.datasets.open_video`` reads), binary streams of y4m (a pipe),
+numpy arrays, torch tensors or iterators of frames, so a pipeline can encode frames it already
+holds; the file goes to a path, a binary stream, or comes back as bytes.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from .tensor_coding import RESIDUAL, tensor_modes
 
 __all__ = ["encode", "decode", "open", "VideoFile", "FileInfo", "GroupInfo"]
 
+
 def encode(
-    source: str | Path | np.ndarray | torch.Tensor | Iterable[Any],
+    source: str | Path | BinaryIO | np.ndarray | torch.Tensor | Iterable[Any],
     dest: str | Path | BinaryIO | None = None,
     *,
     quality: int = DEFAULT_QUALITY,

@@ -222,3 +222,13 @@ def test_no_progress_silences_the_decode_bar(sample, tmp_path, capfd):
     assert "decode" in capfd.readouterr().err  # the bar
     assert main(["decode", str(encoded), str(tmp_path / "b.y4m"), "--no-progress"]) == 0
     assert capfd.readouterr().err.strip() == f"nvc: decoded 3 frames -> {tmp_path / 'b.y4m'}"
+
+
+def test_stdin_and_stdout_refuse_a_terminal(sample, tmp_path, monkeypatch, capsys):
+    _, _, encoded = sample
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["decode", str(encoded), "-"]) == 2
+    assert "terminal" in capsys.readouterr().err
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert main(["encode", "-", str(tmp_path / "o.nvc")]) == 2
+    assert "stdin is a terminal" in capsys.readouterr().err and not (tmp_path / "o.nvc").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -233,3 +234,12 @@ def test_the_readme_plot_data_are_the_benchmark_table_and_draw(tmp_path):
             assert f"{point['bpp']:.4f}" in row and f"{point['psnr_rgb']:.2f}" in row, (name, point)
     rd_plot.main([str(docs / "rd-bikes.json"), str(tmp_path / "rd.png")])
     assert (tmp_path / "rd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_timing_runs_each_command_in_a_fresh_process(tmp_path):
+    from tools.cli_timing import time_command
+
+    marker = tmp_path / "runs"
+    code = f"open({str(marker)!r}, 'a').write('x')"
+    seconds = time_command([sys.executable, "-c", code], 3)
+    assert len(seconds) == 3 and all(s > 0 for s in seconds) and marker.read_text() == "xxx"
