@@ -13,9 +13,10 @@ import dataclasses
 import json
 import os
 import sys
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
 
 from .completion import FILE, add_completion
 from .container import FORMAT_VERSION
@@ -228,12 +229,23 @@ def _parse_range(text: str | None) -> tuple[int, int | None]:
         raise UsageError(f"--frames {text!r} is not A:B") from None
 
 
-def _set_threads(threads: int) -> None:
+@contextmanager
+def _cpu_threads(threads: int | None) -> Iterator[None]:
+    """Run a command on ``threads`` CPU threads (None: a command without torch), then restore torch's
+    setting, so that main() called in-process changes nothing for its caller."""
+    if threads is None:
+        yield
+        return
     if threads < 1:
         raise UsageError(f"--threads must be at least 1, got {threads}")
     import torch
 
+    previous = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _stdio(path: str, stream: BinaryIO) -> str | BinaryIO:
@@ -247,7 +259,6 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.recon and args.output == STDIO:
         raise UsageError("--recon decodes the written file, so the .nvc must go to a file, not to stdout")
     _check_output(args.output, args.overwrite)
-    _set_threads(args.threads)
     from .api import encode
 
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
@@ -334,7 +345,6 @@ def _describe_device(args: argparse.Namespace) -> None:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     _check_output(args.output, args.overwrite)
-    _set_threads(args.threads)
     _describe_device(args)
     start, stop = _parse_range(args.frames)
     count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device,
@@ -388,7 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_OK
         verbose = getattr(args, "verbose", False)
-        return _COMMANDS[args.command](args)
+        with _cpu_threads(getattr(args, "threads", None)):
+            return _COMMANDS[args.command](args)
     except SystemExit as exc:  # --help, --version, --print-completion
         return int(exc.code or 0)
     except BrokenPipeError:  # e.g. `nvc info --json | head`: the reader left, nothing to report

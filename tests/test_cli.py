@@ -232,3 +232,12 @@ def test_stdin_and_stdout_refuse_a_terminal(sample, tmp_path, monkeypatch, capsy
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     assert main(["encode", "-", str(tmp_path / "o.nvc")]) == 2
     assert "stdin is a terminal" in capsys.readouterr().err and not (tmp_path / "o.nvc").exists()
+
+
+def test_main_leaves_torch_threads_as_it_found_them(sample, tmp_path):
+    import torch
+
+    _, _, encoded = sample
+    before = torch.get_num_threads()
+    assert main(["decode", str(encoded), str(tmp_path / "d.y4m"), "--threads", str(before + 1), "--quiet"]) == 0
+    assert torch.get_num_threads() == before
