@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import BinaryIO
 
-from nvc.models import HNeRVConfig
-
 from .config import (MAX_FRAMES, MAX_PIXELS, MAX_SIDE, CodecConfig, EncoderInfo, VideoHeader, config_from_json,
                      config_to_json)
 from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
@@ -60,18 +58,25 @@ MAX_FEATURE_VALUES = 1 << 29
 encoder writes stays below it: the largest, 8192x4352 at quality 28 or below with 4096-pixel
 tiles, needs about 2.7e8 values."""
 
+MAX_MACS_PER_PIXEL = 1 << 17
+"""Bounds the multiply-accumulates rendering one frame takes, per pixel of a frame of at least
+MIN_BUDGET_PIXELS.  The costliest network codec/rate.py builds (quality 31 or below, 16-pixel tiles,
+any size from 1x1 to 8192x4352) needs at most 40,500 per pixel on that area: about 3x less."""
+
+MIN_BUDGET_PIXELS = 1 << 16
+"""Frames smaller than this (256x256) get its budget: their padding and halos cost more per pixel."""
+
 
 def _render_problem(config: CodecConfig, header: VideoHeader) -> str | None:
     """Why rendering a frame with this config would cost far more than the frame (nothing is allocated).
 
     The untiled stages run on the whole padded frame, ``ceil(side / total stride) * total stride``
     per side, so a total stride far above the frame size (a tiny frame with strides 8^8) would make
-    the decoder allocate terabytes for an 8x8 video; and wide channels on large tiles can need
-    feature maps far above the memory any encoder-made file needs.
+    the decoder allocate terabytes for an 8x8 video; wide channels on large tiles can need feature
+    maps far above the memory any encoder-made file needs; and wide channels with large kernels
+    can take minutes a frame.  Every architecture's config answers these questions itself.
     """
     model = config.model
-    if not isinstance(model, HNeRVConfig):
-        return None
     longer = max(header.width, header.height, 16)
     if model.total_stride > longer:
         return (f"total stride {model.total_stride} exceeds the frame's longer side ({longer}): "
@@ -79,6 +84,11 @@ def _render_problem(config: CodecConfig, header: VideoHeader) -> str | None:
     largest = model.largest_feature_map(header.height, header.width, config.tile)
     if largest > MAX_FEATURE_VALUES:
         return f"config implies feature maps of {largest} values, more than {MAX_FEATURE_VALUES}"
+    macs = model.render_macs(header.height, header.width, config.tile)
+    budget = max(header.width * header.height, MIN_BUDGET_PIXELS)
+    if macs > MAX_MACS_PER_PIXEL * budget:
+        return (f"config implies {macs:.3g} multiply-accumulates per frame, more than {MAX_MACS_PER_PIXEL} "
+                f"per pixel (of at least {MIN_BUDGET_PIXELS} pixels)")
     return None
 
 

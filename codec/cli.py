@@ -28,6 +28,7 @@ from .errors import (
     InputError,
     NvcError,
     UsageError,
+    is_out_of_memory,
 )
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
 from .version import __version__
@@ -415,6 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nvc: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return InputError.exit_code
     except Exception as exc:  # a bug: still one line, the traceback only with -v
+        if is_out_of_memory(exc):
+            detail = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            print(f"nvc: error: out of memory ({detail})", file=sys.stderr)
+            return EXIT_RUNTIME
         if verbose:
             raise
         print(f"nvc: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", file=sys.stderr)
