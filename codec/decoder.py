@@ -84,6 +84,12 @@ class Decoder:
         assert reference is not None
         return reference
 
+    def verify(self) -> int:
+        """Entropy-decode every group in order (each once, nothing rendered); returns the group count."""
+        for group in self.bitstream.groups:
+            self.group_symbols(group)
+        return len(self.bitstream.groups)
+
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Frames ``start <= t < stop`` as (H, W, 3) uint8 RGB arrays."""
         stop = self.frame_count if stop is None else stop

@@ -121,10 +121,15 @@ def test_newer_minimum_reader_needs_a_newer_nvc(min_reader):
     assert f"reader version {min_reader}" in str(exc)
 
 
+def _newer_writer(version: int = 7) -> bytes:
+    """SMALL as a writer of format ``version`` that readers of version 1 may read."""
+    data = bytearray(edit_head(SMALL, format_version=version))
+    struct.pack_into("<H", data, 8, version)
+    return bytes(data)
+
+
 def test_a_newer_writer_alone_is_fine():
-    data = bytearray(edit_head(SMALL, format_version=7))
-    struct.pack_into("<H", data, 8, 7)
-    data = bytes(data)
+    data = _newer_writer()
     assert all(np.array_equal(a, b) for a, b in zip(decode_all(data), REFERENCE[id(SMALL)]))
 
 
@@ -832,6 +837,42 @@ def test_cli_info_exit_code_4(case, tmp_path, capsys):
     assert main(["info", str(source), "--json"]) == 4
     captured = capsys.readouterr()
     assert captured.out == "" and f"(field '{field}', byte " in captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("case", ["NaN step", "flip in the last group", "bad table in the last group"])
+def test_cli_info_verify_finds_what_the_header_does_not_show(case, tmp_path, capsys):
+    data, field = _cli_cases()[case]
+    source = tmp_path / "in.nvc"
+    source.write_bytes(data)
+    assert main(["info", str(source)]) == 0  # the header and the chunk structure are fine
+    capsys.readouterr()
+    assert main(["info", str(source), "--verify"]) == 4
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"(field '{field}', byte " in captured.err and captured.err.count("\n") == 1
+
+
+def test_cli_info_verify_decodes_every_group_and_renders_nothing(tmp_path, capsys, monkeypatch):
+    from nvc.codec import render
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("--verify rendered a frame")
+
+    monkeypatch.setattr(render, "build_network", no_network)
+    source = tmp_path / "in.nvc"
+    source.write_bytes(MULTI)
+    assert main(["info", str(source), "--verify"]) == 0
+    assert "verify: OK: 3 groups entropy-decoded" in capsys.readouterr().out
+    assert main(["info", str(source), "--verify", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verified"] == "OK: 3 groups entropy-decoded"
+
+
+def test_info_shows_the_files_format_version_not_the_readers(tmp_path, capsys):
+    source = tmp_path / "in.nvc"
+    source.write_bytes(_newer_writer(7))
+    assert main(["info", str(source), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format_version"] == 7
+    with nvc.open(source) as video:
+        assert video.info.format_version == 7
 
 
 @pytest.mark.parametrize("error", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. "
