@@ -213,22 +213,6 @@ def _positions(symbols: np.ndarray, table: FrequencyTable) -> np.ndarray:
     return positions
 
 
-def _positions(symbols: np.ndarray, table: FrequencyTable) -> np.ndarray:
-    """Symbols as 0-based table positions; ValueError if one has no frequency."""
-    positions = as_symbols(symbols) - table.offset
-    if positions.size == 0:
-        return positions
-    if positions.min() < 0 or positions.max() >= len(table.freqs):
-        raise ValueError(
-            f"symbols {positions.min() + table.offset}..{positions.max() + table.offset} outside "
-            f"table {table.offset}..{table.offset + len(table.freqs) - 1}"
-        )
-    zero = np.asarray(table.freqs, dtype=np.int64)[positions] == 0
-    if zero.any():
-        raise ValueError(f"symbol {positions[zero.argmax()] + table.offset} has frequency 0")
-    return positions
-
-
 def encode_streams(parts: Sequence[tuple[np.ndarray, FrequencyTable]]) -> bytes:
     """Code every part's symbols (any shape, flattened) under its own table into one string."""
     positions = [_positions(symbols, table) for symbols, table in parts]
