@@ -61,7 +61,7 @@ tiles, needs about 2.7e8 values."""
 MAX_MACS_PER_PIXEL = 1 << 17
 """Bounds the multiply-accumulates rendering one frame takes, per pixel of a frame of at least
 MIN_BUDGET_PIXELS.  The costliest network codec/rate.py builds (quality 31 or below, 16-pixel tiles,
-any size from 1x1 to 8192x4352) needs at most 40,500 per pixel on that area: about 3x less."""
+any size from 1x1 to 8192x4352) needs at most 40,500 per pixel of that area, 3.2x less."""
 
 MIN_BUDGET_PIXELS = 1 << 16
 """Frames smaller than this (256x256) get its budget: their padding and halos cost more per pixel."""

@@ -13,7 +13,8 @@ from torch import nn
 
 from .hnerv import HNeRV, HNeRVConfig
 
-__all__ = ["ArchitectureConfig", "Architecture", "ARCHITECTURES", "get_architecture", "config_from_dict", "config_to_dict"]
+__all__ = ["ArchitectureConfig", "Architecture", "ARCHITECTURES", "get_architecture", "config_from_dict",
+           "config_to_dict"]
 
 
 class ArchitectureConfig(Protocol):
