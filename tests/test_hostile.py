@@ -972,15 +972,24 @@ def test_thin_configs_within_the_limits_still_decode():
 
 
 def test_the_render_limits_never_refuse_what_the_encoder_writes():
-    from nvc.codec.bitstream import _render_problem
-    from nvc.codec.config import CodecConfig, VideoHeader
+    from nvc.codec.bitstream import decode_cost_problem
+    from nvc.codec.config import CodecConfig
     from nvc.codec.rate import model_for_video
-    from fractions import Fraction
 
     for width, height in [(8192, 4352), (4352, 8192), (5970, 5970), (8192, 1), (1, 1), (17, 9), (1920, 1080),
                           (256, 256), (255, 257)]:
-        header = VideoHeader(width, height, Fraction(25), 1)
         for quality in range(0, 52):
             for tile in (16, 17, 32, 512, 4096):
-                config = CodecConfig(model=model_for_video(quality, height, width), tile=tile)
-                assert _render_problem(config, header) is None, (width, height, quality, tile)
+                config = CodecConfig(model=model_for_video(quality, height, width), group_size=600, tile=tile)
+                assert decode_cost_problem(config, height, width) is None, (width, height, quality, tile)
+
+
+def test_the_encoder_refuses_a_tuned_network_the_decoder_would_refuse(tmp_path):
+    """Expert tuning can widen the network past the decoder's limits: refused before fitting."""
+    from nvc.codec.rate import Tuning
+
+    tuning = Tuning(model=(("kernels", (1, 7, 7, 7, 7)),), width=4.0)
+    start = time.perf_counter()
+    with pytest.raises(nvc.UsageError, match="multiply-accumulates"):
+        nvc.encode(np.zeros((1, 256, 256, 3), np.uint8), tmp_path / "out.nvc", tuning=tuning, preset="ultrafast")
+    assert list(tmp_path.iterdir()) == [] and time.perf_counter() - start < 10
