@@ -290,6 +290,14 @@ class VideoFile:
         header = bitstream.header
         return [_group_info(bitstream, group, header.width * header.height) for group in bitstream.groups]
 
+    def verify(self) -> int:
+        """Entropy-decode every group (nothing rendered); returns the group count.
+
+        Raises:
+            BitstreamError: the first group that fails a check (CRC, table, coded data, symbols).
+        """
+        return self._decoder.verify()
+
     def close(self) -> None:
         self._decoder.close()
 

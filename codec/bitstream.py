@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import BinaryIO
 
-from nvc.models import HNeRVConfig
-
 from .config import (MAX_FRAMES, MAX_PIXELS, MAX_SIDE, CodecConfig, EncoderInfo, VideoHeader, config_from_json,
                      config_to_json)
 from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
 from .errors import BitstreamError
 
-__all__ = ["GroupRef", "BitstreamWriter", "Bitstream"]
+__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "decode_cost_problem"]
 
 _HEAD = struct.Struct("<HHIIIIIBBI")
 _GROUP = struct.Struct("<IIIB")
@@ -60,25 +58,41 @@ MAX_FEATURE_VALUES = 1 << 29
 encoder writes stays below it: the largest, 8192x4352 at quality 28 or below with 4096-pixel
 tiles, needs about 2.7e8 values."""
 
+MAX_MACS_PER_PIXEL = 1 << 17
+"""Bounds the multiply-accumulates rendering one frame takes, per pixel of a frame of at least
+MIN_BUDGET_PIXELS.  The costliest network codec/rate.py builds (quality 31 or below, 16-pixel tiles,
+any size from 1x1 to 8192x4352) needs at most 40,500 per pixel of that area, 3.2x less."""
 
-def _render_problem(config: CodecConfig, header: VideoHeader) -> str | None:
-    """Why rendering a frame with this config would cost far more than the frame (nothing is allocated).
+MIN_BUDGET_PIXELS = 1 << 16
+"""Frames smaller than this (256x256) get its budget: their padding and halos cost more per pixel."""
 
-    The untiled stages run on the whole padded frame, ``ceil(side / total stride) * total stride``
-    per side, so a total stride far above the frame size (a tiny frame with strides 8^8) would make
-    the decoder allocate terabytes for an 8x8 video; and wide channels on large tiles can need
-    feature maps far above the memory any encoder-made file needs.
+
+def decode_cost_problem(config: CodecConfig, height: int, width: int) -> str | None:
+    """Why decoding a video of this size with this config would cost far more than any file the
+    encoder writes needs (nothing is allocated), or None.
+
+    A group's parameters are bounded; the untiled stages run on the whole padded frame,
+    ``ceil(side / total stride) * total stride`` per side, so a total stride far above the frame
+    size (a tiny frame with strides 8^8) would make the decoder allocate terabytes for an 8x8
+    video; wide channels on large tiles can need feature maps far above the memory any
+    encoder-made file needs; and wide channels with large kernels can take hours a frame.  Every
+    architecture's config answers these questions itself.  The encoder asks too, before fitting.
     """
     model = config.model
-    if not isinstance(model, HNeRVConfig):
-        return None
-    longer = max(header.width, header.height, 16)
+    shapes = model.parameter_shapes(height, width, config.group_size)
+    if sum(math.prod(shape) for shape in shapes.values()) > MAX_GROUP_PARAMETERS:
+        return f"config implies more than {MAX_GROUP_PARAMETERS} parameters per group"
+    longer = max(width, height, 16)
     if model.total_stride > longer:
         return (f"total stride {model.total_stride} exceeds the frame's longer side ({longer}): "
                 "the frame would be mostly padding")
-    largest = model.largest_feature_map(header.height, header.width, config.tile)
+    largest = model.largest_feature_map(height, width, config.tile)
     if largest > MAX_FEATURE_VALUES:
         return f"config implies feature maps of {largest} values, more than {MAX_FEATURE_VALUES}"
+    macs = model.render_macs(height, width, config.tile)
+    if macs > MAX_MACS_PER_PIXEL * max(width * height, MIN_BUDGET_PIXELS):
+        return (f"config implies {macs:.3g} multiply-accumulates per frame, more than {MAX_MACS_PER_PIXEL} "
+                f"per pixel (of at least {MIN_BUDGET_PIXELS} pixels)")
     return None
 
 
@@ -169,11 +183,7 @@ class Bitstream:
             config, encoder = config_from_json(bytes(data[_HEAD.size :]))
         except ValueError as exc:
             raise BitstreamError(str(exc), field="config", offset=at + _HEAD.size) from None
-        shapes = config.model.parameter_shapes(header.height, header.width, config.group_size)
-        if sum(math.prod(shape) for shape in shapes.values()) > MAX_GROUP_PARAMETERS:
-            raise BitstreamError(f"config implies more than {MAX_GROUP_PARAMETERS} parameters per group",
-                                 field="config", offset=at + _HEAD.size)
-        if problem := _render_problem(config, header):
+        if problem := decode_cost_problem(config, header.height, header.width):
             raise BitstreamError(problem, field="config", offset=at + _HEAD.size)
         return header, config, encoder
 

@@ -28,6 +28,7 @@ from .errors import (
     InputError,
     NvcError,
     UsageError,
+    is_out_of_memory,
 )
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
 from .version import __version__
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--groups", action="store_true",
                       help="one line per group: frames, key or inter, bytes, bpp, residual tensors")
     info.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    info.add_argument("--verify", action="store_true",
+                      help="also entropy-decode every group (no rendering): OK, or the error with exit code 4")
 
     cmp = command("compare", "score a video against a reference: PSNR (RGB, YUV) and MS-SSIM")
     cmp.add_argument("reference", help="the original: any video nvc reads, an .nvc file, or - for y4m on stdin"
@@ -365,11 +368,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .describe import info_dict, info_lines
 
     with VideoFile(args.input) as video:
+        verified = video.verify() if args.verify else None  # first: a bad group prints nothing
         groups = video.group_info() if args.groups else None
         if args.json:
-            print(json.dumps(info_dict(video.info, groups), indent=2))
+            doc = info_dict(video.info, groups)
+            if verified is not None:
+                doc["verified"] = f"OK: {verified} groups entropy-decoded"
+            print(json.dumps(doc, indent=2))
         else:
             print("\n".join(info_lines(args.input, video.info, groups)))
+            if verified is not None:
+                print(f"verify: OK: {verified} groups entropy-decoded")
     return EXIT_OK
 
 
@@ -415,6 +424,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nvc: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return InputError.exit_code
     except Exception as exc:  # a bug: still one line, the traceback only with -v
+        if is_out_of_memory(exc):
+            detail = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            print(f"nvc: error: out of memory ({detail})", file=sys.stderr)
+            return EXIT_RUNTIME
         if verbose:
             raise
         print(f"nvc: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", file=sys.stderr)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from nvc.models import HNeRVConfig, config_from_dict, config_to_dict, get_architecture
+from nvc.models import ArchitectureConfig, HNeRVConfig, config_from_dict, config_to_dict, get_architecture
 
 from .defaults import GROUP_SIZE, KEY_INTERVAL, TILE
 
@@ -32,7 +32,7 @@ class CodecConfig:
     """What rebuilds the networks and renders the frames."""
 
     arch: str = "hnerv"
-    model: Any = field(default_factory=HNeRVConfig)
+    model: ArchitectureConfig = field(default_factory=HNeRVConfig)
     group_size: int = GROUP_SIZE
     key_interval: int = KEY_INTERVAL
     tile: int = TILE

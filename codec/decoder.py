@@ -1,8 +1,9 @@
 """The decoder: open a file, entropy-decode the groups a frame range needs, render their frames.
 
 A group coded against its predecessor needs that predecessor's symbols, so decoding frame t walks
-back to the nearest key group and forward again; the last decoded group's symbols are kept, so a
-sequential decode entropy-decodes each group exactly once.
+back to the nearest key group (or group whose symbols are cached) and forward again; the groups
+decoded on the way are cached within a byte budget (:mod:`.symbol_cache`), so a sequential or a
+backward decode entropy-decodes each group once.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from nvc.models import QuantizedTensor
-
 from .bitstream import Bitstream, GroupRef
 from .device import resolve_device
 from .errors import InputError
 from .render import expected_shapes, render_frames
+from .symbol_cache import DEFAULT_CACHE_BYTES, SymbolCache, Symbols
 from .tensor_coding import decode_tensors
 
 __all__ = ["Decoder"]
@@ -29,9 +29,12 @@ class Decoder:
     Args:
         source: a path, or an open binary stream positioned anywhere.
         device: where to render ("cpu" or "cuda").
+        cache_bytes: how many bytes of decoded symbols to keep for random access (the last
+            decoded group is always kept).
     """
 
-    def __init__(self, source: str | Path | BinaryIO, device: str = "cpu") -> None:
+    def __init__(self, source: str | Path | BinaryIO, device: str = "cpu",
+                 cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self._device = resolve_device(device)
         if isinstance(source, (str, Path)):
             try:
@@ -46,7 +49,7 @@ class Decoder:
         except BaseException:
             self.close()
             raise
-        self._cached: tuple[int, dict[str, QuantizedTensor]] | None = None
+        self._cache = SymbolCache(cache_bytes)
 
     @property
     def frame_count(self) -> int:
@@ -62,24 +65,30 @@ class Decoder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def group_symbols(self, group: GroupRef) -> dict[str, QuantizedTensor]:
+    def group_symbols(self, group: GroupRef) -> Symbols:
         """Entropy-decode a group (and, first, whatever part of its reference chain is not cached)."""
-        if self._cached is not None and self._cached[0] == group.index:
-            return self._cached[1]
+        cached = self._cache.get(group.index)
+        if cached is not None:
+            return cached
+        groups = self.bitstream.groups
         chain_start = group.index
-        while not self.bitstream.groups[chain_start].key:
-            if self._cached is not None and self._cached[0] == chain_start - 1:
-                break
+        while not groups[chain_start].key and chain_start - 1 not in self._cache:
             chain_start -= 1
-        reference = self._cached[1] if self._cached is not None and self._cached[0] == chain_start - 1 else None
-        for member in self.bitstream.groups[chain_start : group.index + 1]:
-            header = self.bitstream.header
+        reference = None if groups[chain_start].key else self._cache.get(chain_start - 1)
+        header = self.bitstream.header
+        for member in groups[chain_start : group.index + 1]:
             shapes = expected_shapes(self.bitstream.config, header.height, header.width, member.frame_count)
             payload = self.bitstream.group_payload(member)
             reference = decode_tensors(payload, member.payload_offset, shapes, None if member.key else reference)
-            self._cached = (member.index, reference)
+            self._cache.put(member.index, reference)
         assert reference is not None
         return reference
+
+    def verify(self) -> int:
+        """Entropy-decode every group in order (each once, nothing rendered); returns the group count."""
+        for group in self.bitstream.groups:
+            self.group_symbols(group)
+        return len(self.bitstream.groups)
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Frames ``start <= t < stop`` as (H, W, 3) uint8 RGB arrays."""

@@ -24,7 +24,7 @@ from nvc.datasets.atomic import atomic_file
 from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group
 
 from .version import __version__
-from .bitstream import BitstreamWriter
+from .bitstream import BitstreamWriter, decode_cost_problem
 from .checkpoint import Checkpoint
 from .config import CodecConfig, EncoderInfo, VideoHeader, config_to_json
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
@@ -137,6 +137,8 @@ def encode_video(
     """
     start = time.perf_counter()
     config = options.codec_config(video.height, video.width)
+    if problem := decode_cost_problem(config, video.height, video.width):
+        raise UsageError(f"the decoder would refuse this network for {video.width}x{video.height}: {problem}")
     encoder_info = EncoderInfo(options.preset, options.quality, rate_lambda(options.quality), options.seed, __version__)
     checkpoint = _checkpoint(dest, config_to_json(config, encoder_info), options.resume)
     logger = _TensorBoard(options.logdir) if options.logdir else None

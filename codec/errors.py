@@ -19,6 +19,7 @@ __all__ = [
     "EXIT_BITSTREAM",
     "EXIT_RUNTIME",
     "EXIT_INTERRUPTED",
+    "is_out_of_memory",
 ]
 
 EXIT_OK = 0
@@ -71,3 +72,10 @@ class CodecRuntimeError(NvcError):
     """A failure while fitting or rendering that is not the input's fault."""
 
     exit_code = EXIT_RUNTIME
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocator giving up (Python's and numpy's MemoryError, torch's CPU and CUDA
+    allocators), which is the machine's limit, not a bug: the CLI reports it as exit code 5."""
+    return (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+            or "can't allocate memory" in str(exc))

@@ -9,7 +9,16 @@ only where it is safe:
   * its output buffer holds one 32-bit word per symbol but the final flush adds
     two, so fewer than _MIN_CODED coded symbols are padded to _MIN_CODED;
   * its decoder never checks where its input ends, so the input is zero-padded
-    beyond the most it can read, and the result must re-encode to the input.
+    beyond the most it can read, and the result must re-encode to the input;
+  * its bindings take and return Python lists (8 bytes a symbol and more), so it
+    is called chunk by chunk from numpy arrays;
+  * its decoder finds each symbol by a linear search of the CDF, so the CDF holds
+    only the symbols present (every symbol keeps its start and width, so the
+    bytes are those of the full table).
+
+Before decoding, the rANS bytes must be long enough for the symbol counts
+(_check_length), so a small file cannot make the decoder work through more
+symbols than a file of its size that the encoder wrote could hold.
 
 Coded data: compressai's rANS bytes (a multiple of 4, at least 8) followed by
 the CRC32 of those bytes as u32 little-endian; empty when nothing is coded.
@@ -19,11 +28,12 @@ The CRC is needed because an entropy coder has almost no redundancy: about
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import operator
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -40,8 +50,13 @@ MAX_SYMBOLS = 1 << 28
 _MIN_CODED = 8
 """n coded symbols emit at most n/2 words plus the 2-word flush into compressai's n-word buffer."""
 
+_MIN_BODY = 8
+"""The rANS bytes of anything coded: at least the 8-byte flush of the final state."""
+
+_CHUNK = 1 << 16
+"""Symbols per call into compressai: bounds the Python lists its bindings take and return."""
+
 _FULL = 1 << MAX_PRECISION
-_PAD_CDF = [0, _FULL // 2, _FULL, _FULL]
 _CRC_BYTES = 4
 _DECODER_READ_MARGIN = 16
 """Bytes beyond 4 per symbol: the 8-byte initial state plus slack."""
@@ -70,11 +85,14 @@ def _ans() -> ModuleType:
 
 
 def table_cdf(table: FrequencyTable) -> list[int]:
-    """compressai's 16-bit CDF for the table: n+2 entries, the escape slot given zero width."""
-    cdf = np.full(len(table.freqs) + 2, _FULL, dtype=np.int64)
-    cdf[0] = 0
-    cdf[1:-1] = np.cumsum(np.asarray(table.freqs, dtype=np.int64) << (MAX_PRECISION - table.precision))
-    return cdf.tolist()
+    """compressai's 16-bit CDF of the table's nonzero frequencies, the escape slot given zero width."""
+    widths = _widths(table)
+    return [0, *np.cumsum(widths[widths > 0]).tolist(), _FULL]
+
+
+def _widths(table: FrequencyTable) -> np.ndarray:
+    """Each table position's 16-bit width (its frequency scaled to MAX_PRECISION)."""
+    return np.asarray(table.freqs, dtype=np.int64) << (MAX_PRECISION - table.precision)
 
 
 def _certain_symbol(table: FrequencyTable) -> int | None:
@@ -84,40 +102,84 @@ def _certain_symbol(table: FrequencyTable) -> int | None:
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """Which CDF codes each symbol of the one rANS string; padding symbols come last."""
+class _Segment:
+    """A run of the rANS string coded with one CDF: one part's symbols, or the padding."""
 
-    cdf_ids: list[int]
-    cdfs: list[list[int]]
-    n_coded: int
-
-
-def _layout(counts: Sequence[int], tables: Sequence[FrequencyTable]) -> _Layout:
-    ids, cdfs = [], []
-    for count, table in zip(counts, tables):
-        if count and _certain_symbol(table) is None:
-            ids.append(np.full(count, len(cdfs), dtype=np.int32))
-            cdfs.append(table_cdf(table))
-    n_coded = sum(len(i) for i in ids)
-    padding = _MIN_CODED - n_coded if 0 < n_coded < _MIN_CODED else 0
-    ids.append(np.full(padding, len(cdfs), dtype=np.int32))
-    cdfs.append(_PAD_CDF)
-    return _Layout(np.concatenate(ids).tolist(), cdfs, n_coded)
+    count: int
+    cdf: list[int]
+    present: np.ndarray
+    """Table position (0-based) of each CDF slot but the escape."""
+    widest: int
+    """Largest 16-bit width: each symbol adds at least (2^16 - widest) / 2^16 bits."""
 
 
-def _encode(values: np.ndarray, layout: _Layout) -> bytes:
-    """Code table positions (0-based) of the coded symbols; padding symbols are 0."""
-    if not layout.cdf_ids:
+def _segment(count: int, table: FrequencyTable) -> _Segment:
+    widths = _widths(table)
+    return _Segment(count, table_cdf(table), np.flatnonzero(widths).astype(np.int32), int(widths.max()))
+
+
+_PADDING = _Segment(0, [0, _FULL // 2, _FULL, _FULL], np.arange(2, dtype=np.int32), _FULL // 2)
+
+
+def _segments(counts: Sequence[int], tables: Sequence[FrequencyTable]) -> list[_Segment]:
+    """The coded segments in string order; parts whose table gives one symbol all the mass code nothing."""
+    segments = [_segment(c, t) for c, t in zip(counts, tables) if c and _certain_symbol(t) is None]
+    coded = sum(s.count for s in segments)
+    if 0 < coded < _MIN_CODED:
+        segments.append(dataclasses.replace(_PADDING, count=_MIN_CODED - coded))
+    return segments
+
+
+def _chunks(segments: Sequence[_Segment]) -> Iterator[tuple[list[int], int, int]]:
+    """(CDF, start, stop) of each call into compressai, in string order, at most _CHUNK symbols each."""
+    start = 0
+    for segment in segments:
+        stop = start + segment.count
+        for first in range(start, stop, _CHUNK):
+            yield segment.cdf, first, min(first + _CHUNK, stop)
+        start = stop
+
+
+def _encode(slots: np.ndarray, segments: Sequence[_Segment]) -> bytes:
+    """Code the CDF slots of every segment (padding included)."""
+    if not segments:
         return b""
-    padded = np.zeros(len(layout.cdf_ids), dtype=np.int32)
-    padded[: values.size] = values
-    return _ans().RansEncoder().encode_with_indexes(
-        padded.tolist(),
-        layout.cdf_ids,
-        layout.cdfs,
-        [len(c) for c in layout.cdfs],
-        [0] * len(layout.cdfs),
-    )
+    encoder = _ans().BufferedRansEncoder()
+    for cdf, start, stop in _chunks(segments):
+        encoder.encode_with_indexes(slots[start:stop].tolist(), [0] * (stop - start), [cdf], [len(cdf)], [0])
+    return encoder.flush()
+
+
+def _decode(body: bytes, segments: Sequence[_Segment]) -> np.ndarray:
+    """Decode the CDF slots of every segment into one int32 array."""
+    slots = np.zeros(sum(s.count for s in segments), dtype=np.int32)
+    if slots.size:
+        decoder = _ans().RansDecoder()
+        decoder.set_stream(body + bytes(4 * slots.size + _DECODER_READ_MARGIN))
+        for cdf, start, stop in _chunks(segments):
+            slots[start:stop] = decoder.decode_stream([0] * (stop - start), [cdf], [len(cdf)], [0])
+    return slots
+
+
+def _check_length(body: int, segments: Sequence[_Segment]) -> None:
+    """Refuse rANS bytes too few for the symbol counts, before anything their size is allocated.
+
+    Coding a symbol of width w multiplies the 64-bit rANS state by at least about 2^16 / w, i.e.
+    adds log2(2^16 / w) >= (2^16 - w) / 2^16 bits, and the output is every renormalised word plus
+    the 8-byte flush of the state; so n symbols whose widest width is w need at least
+    n (2^16 - w) / 2^16 bits (an estimate from below; the encoder's own output always meets it).
+    """
+    if not segments:
+        return
+    need = sum(s.count * (_FULL - s.widest) for s in segments)  # in 2^-16 bits
+    if body < _MIN_BODY or 8 * _FULL * body < need:
+        least = max(_MIN_BODY, -(-need // (8 * _FULL)))
+        raise EntropyFormatError(
+            f"{body} bytes of coded data cannot hold {sum(s.count for s in segments)} symbols "
+            f"of these tables (they need at least {least})",
+            field="coded data",
+            offset=0,
+        )
 
 
 def _seal(body: bytes) -> bytes:
@@ -157,9 +219,13 @@ def encode_streams(parts: Sequence[tuple[np.ndarray, FrequencyTable]]) -> bytes:
     total = sum(p.size for p in positions)
     if total > MAX_SYMBOLS:
         raise ValueError(f"{total} symbols > MAX_SYMBOLS={MAX_SYMBOLS}")
-    layout = _layout([p.size for p in positions], [table for _, table in parts])
-    coded = [p for p, (_, table) in zip(positions, parts) if _certain_symbol(table) is None]
-    return _seal(_encode(np.concatenate([np.zeros(0, dtype=np.int64), *coded]), layout))
+    segments = _segments([p.size for p in positions], [table for _, table in parts])
+    coded = [p for p, (_, table) in zip(positions, parts) if p.size and _certain_symbol(table) is None]
+    slots = np.zeros(sum(s.count for s in segments), dtype=np.int64)  # padding slots stay 0
+    if coded:
+        to_slots = [np.searchsorted(segment.present, p) for segment, p in zip(segments, coded)]
+        slots[: sum(p.size for p in coded)] = np.concatenate(to_slots)
+    return _seal(_encode(slots, segments))
 
 
 def _checked_counts(parts: Sequence[tuple[int, FrequencyTable]]) -> list[int]:
@@ -180,30 +246,23 @@ def decode_streams(data: bytes, parts: Sequence[tuple[int, FrequencyTable]]) -> 
     padded or corrupted data raises EntropyFormatError.
     """
     counts = _checked_counts(parts)
-    layout = _layout(counts, [table for _, table in parts])
+    segments = _segments(counts, [table for _, table in parts])
     data = bytes(data)
     _check_crc(data)
-    decoded = np.zeros(0, dtype=np.int32)
-    if layout.cdf_ids:
-        guarded = data[:-_CRC_BYTES] + bytes(4 * len(layout.cdf_ids) + _DECODER_READ_MARGIN)
-        decoded = np.asarray(
-            _ans().RansDecoder().decode_with_indexes(
-                guarded,
-                layout.cdf_ids,
-                layout.cdfs,
-                [len(c) for c in layout.cdfs],
-                [0] * len(layout.cdfs),
-            ),
-            dtype=np.int32,
-        )[: layout.n_coded]
-    if _seal(_encode(decoded, layout)) != data:
+    body = data[:-_CRC_BYTES]
+    _check_length(len(body), segments)
+    slots = _decode(body, segments)
+    if _seal(_encode(slots, segments)) != data:
         raise EntropyFormatError("coded data is not what the encoder produces", field="coded data", offset=0)
     out, start = [], 0
+    coded = iter(segments)
     for count, (_, table) in zip(counts, parts):
         certain = _certain_symbol(table)
-        if certain is not None:
-            out.append(np.full(count, certain, dtype=np.int32))
+        if certain is not None or not count:
+            out.append(np.full(count, 0 if certain is None else certain, dtype=np.int32))
         else:
-            out.append((decoded[start : start + count] + table.offset).astype(np.int32))
+            segment = next(coded)
+            values = segment.present[slots[start : start + count]] + table.offset  # int32: the table fits
+            out.append(values.astype(np.int32, copy=False))
             start += count
     return out

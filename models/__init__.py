@@ -6,10 +6,11 @@ Knows tensors, nothing of files: the codec hands it frames and gets integer symb
 from .fit import FitEvent, FitResult, FitSettings, QuantizedTensor, best_start, fit_group, load_symbols, psnr_from_mse
 from .hnerv import HNeRV, HNeRVConfig
 from .quant import MAX_SYMBOL
-from .registry import ARCHITECTURES, config_from_dict, config_to_dict, get_architecture
+from .registry import ARCHITECTURES, ArchitectureConfig, config_from_dict, config_to_dict, get_architecture
 
 __all__ = [
     "ARCHITECTURES",
+    "ArchitectureConfig",
     "FitEvent",
     "FitResult",
     "FitSettings",

@@ -116,6 +116,39 @@ class HNeRVConfig:
         tiled, rows, cols = through_stages(range(split, len(self.strides)), rows, cols)
         return max(stem, untiled, boundary, tiled, 3 * rows * cols)
 
+    def render_macs(self, height: int, width: int, tile: int) -> int:
+        """Multiply-accumulates :meth:`HNeRV.render_tiled` spends on one frame (nothing built).
+
+        Counts the convolutions: stem, the untiled stages and the skip on the whole padded frame,
+        then the tiled stages and the head on every tile with its halo (elementwise work and the
+        bilinear skip are a few operations per pixel, left out).  The decoder bounds it before
+        building a network, so a small file cannot make a frame cost far more than any
+        encoder-made file's frames do.
+        """
+        widths = (self.stem_channels, *self.channels)
+        split = len(self.strides) - self.tiled_stages
+
+        def stages(indices: range, area: int) -> tuple[int, int]:
+            """MACs of these stages (conv, then the block on the upsampled map) on an input of ``area``
+            positions, and the area they output."""
+            macs = 0
+            for i in indices:
+                s, c_out = self.strides[i], widths[i + 1]
+                conv = widths[i] * c_out * s * s * self.kernels[i] ** 2
+                block = s * s * c_out * (self.block_kernel**2 + c_out)
+                macs, area = macs + area * (conv + block), area * s * s
+            return macs, area
+
+        rows, cols = self.embed_grid(height, width)
+        untiled, area = stages(range(split), rows * cols)
+        macs = rows * cols * self.embed_channels * self.stem_channels + untiled + area * widths[split] * 3
+        r, halo = self.tiled_stride, self.halo()
+        step = max(1, tile // r)
+        rows, cols = -(-height // r), -(-width // r)  # visible boundary positions; tiles add a halo each
+        tiled, area = stages(range(split, len(self.strides)),
+                             (rows + 2 * halo * -(-rows // step)) * (cols + 2 * halo * -(-cols // step)))
+        return macs + tiled + area * self.channels[-1] * 3 * 9  # + the 3x3 head
+
     def parameter_shapes(self, height: int, width: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every parameter of :class:`HNeRV`, in its order, without building it.
 

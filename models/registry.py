@@ -7,17 +7,43 @@ name and the config's fields.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Protocol
 
 from torch import nn
 
 from .hnerv import HNeRV, HNeRVConfig
 
-__all__ = ["Architecture", "ARCHITECTURES", "get_architecture", "config_from_dict", "config_to_dict"]
+__all__ = ["ArchitectureConfig", "Architecture", "ARCHITECTURES", "get_architecture", "config_from_dict",
+           "config_to_dict"]
+
+
+class ArchitectureConfig(Protocol):
+    """What the codec asks of an architecture's config, from the header alone (nothing built).
+
+    The decoder checks a file against these answers before it allocates or computes anything
+    that the file's size does not pay for.
+    """
+
+    @property
+    def total_stride(self) -> int:
+        """Frame pixels per position of the network's input grid, per side."""
+        ...
+
+    def parameter_shapes(self, height: int, width: int, num_frames: int) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every parameter, in coding order."""
+        ...
+
+    def largest_feature_map(self, height: int, width: int, tile: int) -> int:
+        """Values in the largest tensor rendering one frame makes."""
+        ...
+
+    def render_macs(self, height: int, width: int, tile: int) -> int:
+        """Multiply-accumulates rendering one frame takes."""
+        ...
 
 
 class Architecture(NamedTuple):
-    config_type: type
+    config_type: type[ArchitectureConfig]
     build: Callable[[Any, int, int, int], nn.Module]  # (config, height, width, num_frames)
 
 

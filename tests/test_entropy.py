@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -369,13 +370,58 @@ def test_escape_symbol_can_never_be_decoded() -> None:
 
     table = FrequencyTable(0, 8, (100, 0, 150, 6))
     cdf = table_cdf(table)
-    assert cdf == [0, 100 << 8, 100 << 8, 250 << 8, 1 << 16, 1 << 16]
+    assert cdf == [0, 100 << 8, 250 << 8, 1 << 16, 1 << 16]  # the symbols present, then the escape
     rng = np.random.default_rng(10)
     n = 200
     for _ in range(50):
         garbage = rng.bytes(4 * n + 16)
         out = RansDecoder().decode_with_indexes(garbage, [0] * n, [cdf], [len(cdf)], [0])
-        assert set(out) <= {0, 2, 3}
+        assert set(out) <= {0, 1, 2}
+
+
+def test_decoding_holds_about_12_bytes_a_symbol() -> None:
+    """The zero-padded input (4 bytes a symbol), the decoded CDF slots (4) and the int32 output (4):
+    compressai is fed chunk by chunk, so no Python list spans the string (it was 57 bytes a symbol)."""
+    rng = np.random.default_rng(3)
+    n = 1 << 18
+    values = rng.integers(-8, 9, n) * (rng.random(n) < 0.3)
+    table = build_table(values)
+    data = encode_streams([(values, table)])
+    tracemalloc.start()
+    try:
+        (out,) = decode_streams(data, [(n, table)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(out, values) and out.dtype == np.int32
+    assert peak < 16 * n, peak / n
+
+
+@pytest.mark.parametrize("count,widest", [(1 << 20, 1 << 15), (1 << 26, (1 << 16) - 1), (1, 1 << 15)])
+def test_coded_data_too_short_for_its_counts_is_refused_before_decoding(count: int, widest: int) -> None:
+    """n symbols whose widest width is w need n (2^16 - w) / 2^16 bits: fewer bytes are refused at once."""
+    table = FrequencyTable(0, 16, (widest, (1 << 16) - widest))
+    need = max(8, -(-count * ((1 << 16) - widest) // (8 << 16)))
+    body = bytes(need - 4 - need % 4)  # the largest multiple of 4 below what the counts need
+    tracemalloc.start()
+    try:
+        with pytest.raises(EntropyFormatError, match="cannot hold") as info:
+            decode_streams(with_crc(body), [(count, table)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.field == "coded data" and peak < 4 * len(body) + (1 << 20), peak
+
+
+def test_the_minimum_length_never_refuses_what_the_encoder_writes() -> None:
+    rng = np.random.default_rng(4)
+    for n in (1, 7, 8, 100, 5000):
+        for p in (1e-4, 0.01, 0.5):
+            values = (rng.random(n) < p).astype(np.int64)
+            values[0] = 1 - values[0] if n > 1 and values.min() == values.max() else values[0]
+            table = build_table(values)
+            (out,) = decode_streams(encode_streams([(values, table)]), [(n, table)])
+            assert np.array_equal(out, values)
 
 
 def test_symbols_checksum() -> None:

@@ -121,10 +121,15 @@ def test_newer_minimum_reader_needs_a_newer_nvc(min_reader):
     assert f"reader version {min_reader}" in str(exc)
 
 
+def _newer_writer(version: int = 7) -> bytes:
+    """SMALL as a writer of format ``version`` that readers of version 1 may read."""
+    data = bytearray(edit_head(SMALL, format_version=version))
+    struct.pack_into("<H", data, 8, version)
+    return bytes(data)
+
+
 def test_a_newer_writer_alone_is_fine():
-    data = bytearray(edit_head(SMALL, format_version=7))
-    struct.pack_into("<H", data, 8, 7)
-    data = bytes(data)
+    data = _newer_writer()
     assert all(np.array_equal(a, b) for a, b in zip(decode_all(data), REFERENCE[id(SMALL)]))
 
 
@@ -333,6 +338,38 @@ def test_huge_claims_fail_fast_without_allocating(values, config, field):
     finally:
         tracemalloc.stop()
     assert peak < 100 << 20 and elapsed < 1.0, (peak, elapsed)
+
+
+def _claiming(width: int, height: int) -> bytes:
+    """SMALL relabelled as a width x height video: the embeddings tensor claims that grid, its table
+    and coded data stay those of 2x2 embeddings (a few hundred bytes for millions of symbols)."""
+
+    def edit(payload, layout):
+        t = layout.tensors[0]
+        dims = b"".join(write_uvarint(d) for d in (t.dims[0], t.dims[1], -(-height // 4), -(-width // 4)))
+        return splice(payload, t.dims_at, t.mode_at - t.dims_at, dims)
+
+    return edit_group(edit_head(SMALL, width=width, height=height), 0, edit)
+
+
+@pytest.mark.parametrize("width,height", [(2048, 2048), (8192, 4352)])
+def test_a_tiny_file_claiming_a_huge_tensor_costs_what_its_size_pays_for(width, height):
+    """Coded data too short for the symbol counts is refused before anything their size exists.
+
+    Before the minimum-length check, the 2048x2048 claim (4.2M symbols) made the decoder build
+    Python lists of ~200 MB, and the 8192x4352 one (35.6M) 3.6 GB.  Now parsing the file may cost
+    what its bytes hold: tables become CDFs of Python ints (under 100 bytes per table byte), on top
+    of the config and error handling (1 MiB).
+    """
+    data = _claiming(width, height)
+    assert len(data) < 4096
+    tracemalloc.start()
+    try:
+        rejects(data, "coded data", match="cannot hold")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * len(data) + (1 << 20), peak
 
 
 # --- the config ------------------------------------------------------------------------------------
@@ -802,6 +839,60 @@ def test_cli_info_exit_code_4(case, tmp_path, capsys):
     assert captured.out == "" and f"(field '{field}', byte " in captured.err and captured.err.count("\n") == 1
 
 
+@pytest.mark.parametrize("case", ["NaN step", "flip in the last group", "bad table in the last group"])
+def test_cli_info_verify_finds_what_the_header_does_not_show(case, tmp_path, capsys):
+    data, field = _cli_cases()[case]
+    source = tmp_path / "in.nvc"
+    source.write_bytes(data)
+    assert main(["info", str(source)]) == 0  # the header and the chunk structure are fine
+    capsys.readouterr()
+    assert main(["info", str(source), "--verify"]) == 4
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"(field '{field}', byte " in captured.err and captured.err.count("\n") == 1
+
+
+def test_cli_info_verify_decodes_every_group_and_renders_nothing(tmp_path, capsys, monkeypatch):
+    from nvc.codec import render
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("--verify rendered a frame")
+
+    monkeypatch.setattr(render, "build_network", no_network)
+    source = tmp_path / "in.nvc"
+    source.write_bytes(MULTI)
+    assert main(["info", str(source), "--verify"]) == 0
+    assert "verify: OK: 3 groups entropy-decoded" in capsys.readouterr().out
+    assert main(["info", str(source), "--verify", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verified"] == "OK: 3 groups entropy-decoded"
+
+
+def test_info_shows_the_files_format_version_not_the_readers(tmp_path, capsys):
+    source = tmp_path / "in.nvc"
+    source.write_bytes(_newer_writer(7))
+    assert main(["info", str(source), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format_version"] == 7
+    with nvc.open(source) as video:
+        assert video.info.format_version == 7
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. "
+                                   "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes.")],
+                         ids=["MemoryError", "torch CPU allocator"])
+def test_running_out_of_memory_is_exit_5_and_says_so(error, tmp_path, monkeypatch, capsys):
+    from nvc.codec import decoder
+
+    def exhausted(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(decoder, "decode_tensors", exhausted)
+    source = tmp_path / "in.nvc"
+    source.write_bytes(SMALL)
+    assert main(["decode", str(source), str(tmp_path / "out.y4m")]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("nvc: error: out of memory") and err.count("\n") == 1, err
+    assert not (tmp_path / "out.y4m").exists()
+
+
 # --- configs whose rendering would cost far more than the frame (fuzzing-style finding) ---------------
 
 
@@ -826,13 +917,13 @@ def _crafted_file(model, width: int, height: int, tile: int = 16) -> bytes:
     return stream.getvalue()
 
 
-def _thin(strides, tiled_stages, channels=None, **extra):
+def _thin(strides, tiled_stages, channels=None, kernels=None, **extra):
     from nvc.models import HNeRVConfig
 
     channels = channels or (1,) * len(strides)
     return HNeRVConfig(embed_channels=1, stem_channels=1, strides=tuple(strides), channels=tuple(channels),
-                       kernels=(1,) * len(strides), block_kernel=1, tiled_stages=tiled_stages, activation="relu",
-                       **extra)
+                       kernels=kernels or (1,) * len(strides), block_kernel=1, tiled_stages=tiled_stages,
+                       activation="relu", **extra)
 
 
 @pytest.mark.parametrize("name,model,size,tile,match", [
@@ -843,6 +934,11 @@ def _thin(strides, tiled_stages, channels=None, **extra):
     ("strides 2^8 on a 16x16 frame", _thin((2,) * 8, 2), (16, 16), 16, "total stride"),
     ("1024 channels on 4096-pixel tiles", _thin((8, 8, 2, 2), 2, (16, 16, 1024, 1024)), (8192, 4352), 4096,
      "feature maps"),
+    # within every other limit, yet 9.3e13 multiply-accumulates (2.6e6 per pixel) a frame: hours on a CPU
+    ("7x7 kernels on 64 channels, 8K frame", _thin((8, 8, 2, 2), 2, (8, 8, 64, 64), kernels=(1, 1, 7, 7)),
+     (8192, 4352), 16, "multiply-accumulates"),
+    ("7x7 kernels on 64 channels, 256x256 frame", _thin((4, 4, 2, 2), 2, (8, 8, 64, 64), kernels=(1, 1, 7, 7)),
+     (256, 256), 16, "multiply-accumulates"),
 ])
 def test_configs_that_would_render_far_more_than_the_frame(name, model, size, tile, match):
     data = _crafted_file(model, *size, tile=tile)
@@ -858,6 +954,17 @@ def test_configs_that_would_render_far_more_than_the_frame(name, model, size, ti
     assert peak < 100 << 20 and elapsed < 1.0, (peak, elapsed)
 
 
+def test_the_compute_limit_refuses_before_any_network_is_built(monkeypatch):
+    from nvc.codec import render
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a network was built for a file the limits refuse")
+
+    monkeypatch.setattr(render, "build_network", no_network)
+    data = _crafted_file(_thin((4, 4, 2, 2), 2, (8, 8, 64, 64), kernels=(1, 1, 7, 7)), 256, 256)
+    rejects(data, "config", CONFIG_AT, "multiply-accumulates")
+
+
 def test_thin_configs_within_the_limits_still_decode():
     data = _crafted_file(_thin((2, 2, 2, 2), 2), 16, 16)
     frames = decode_all(data)
@@ -865,14 +972,24 @@ def test_thin_configs_within_the_limits_still_decode():
 
 
 def test_the_render_limits_never_refuse_what_the_encoder_writes():
-    from nvc.codec.bitstream import _render_problem
-    from nvc.codec.config import CodecConfig, VideoHeader
+    from nvc.codec.bitstream import decode_cost_problem
+    from nvc.codec.config import CodecConfig
     from nvc.codec.rate import model_for_video
-    from fractions import Fraction
 
-    for width, height in [(8192, 4352), (4352, 8192), (5970, 5970), (8192, 1), (1, 1), (17, 9), (1920, 1080)]:
-        header = VideoHeader(width, height, Fraction(25), 1)
-        for quality in range(0, 52, 3):
-            for tile in (16, 512, 4096):
-                config = CodecConfig(model=model_for_video(quality, height, width), tile=tile)
-                assert _render_problem(config, header) is None, (width, height, quality, tile)
+    for width, height in [(8192, 4352), (4352, 8192), (5970, 5970), (8192, 1), (1, 1), (17, 9), (1920, 1080),
+                          (256, 256), (255, 257)]:
+        for quality in range(0, 52):
+            for tile in (16, 17, 32, 512, 4096):
+                config = CodecConfig(model=model_for_video(quality, height, width), group_size=600, tile=tile)
+                assert decode_cost_problem(config, height, width) is None, (width, height, quality, tile)
+
+
+def test_the_encoder_refuses_a_tuned_network_the_decoder_would_refuse(tmp_path):
+    """Expert tuning can widen the network past the decoder's limits: refused before fitting."""
+    from nvc.codec.rate import Tuning
+
+    tuning = Tuning(model=(("kernels", (1, 7, 7, 7, 7)),), width=4.0)
+    start = time.perf_counter()
+    with pytest.raises(nvc.UsageError, match="multiply-accumulates"):
+        nvc.encode(np.zeros((1, 256, 256, 3), np.uint8), tmp_path / "out.nvc", tuning=tuning, preset="ultrafast")
+    assert list(tmp_path.iterdir()) == [] and time.perf_counter() - start < 10
