@@ -7,6 +7,7 @@ iterators of frames, so a pipeline can encode frames it already holds.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -15,15 +16,17 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, overload
 import numpy as np
 import torch
 
-from nvc.datasets import VideoInfo, VideoInputError, open_video
+from nvc.datasets import DEFAULT_FPS, MAX_SIDE, MIN_SIDE, VideoInfo, VideoInputError, open_video
 from nvc.datasets.colour import ColourInfo
 
+from . import checks
 from .bitstream import Bitstream
 from .config import CodecConfig, EncoderInfo, VideoHeader
 from .container import FORMAT_VERSION
 from .decoder import Decoder
 from .encoder import EncodeOptions, EncodeReport, encode_video
 from .errors import InputError, UsageError
+from .outputs import Output, check_outputs
 from .ratecontrol import search_quality, target_bpp
 
 __all__ = ["encode", "decode", "open", "VideoFile", "FileInfo"]
@@ -68,8 +71,10 @@ def encode(
         encode_options = EncodeOptions(**options)
     except TypeError as exc:
         raise UsageError(str(exc)) from None
+    check_outputs([source], [Output("output", checks.optional_path("dest", dest))], overwrite=True)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)
+    bpp, kbps = (None if v is None else checks.real(name, v, 0, math.inf) for name, v in (("bpp", bpp), ("kbps", kbps)))
     target = target_bpp(bpp, kbps, info.width, info.height, info.fps)
     if target is not None:
         clip = np.stack(list(frame_iter))
@@ -80,24 +85,43 @@ def encode(
 
 def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
                      colour) -> tuple[Iterator[np.ndarray], VideoInfo]:
-    if frames is not None and frames < 1:
-        raise UsageError(f"frame limit must be at least 1, got {frames}")
-    if seek < 0:
-        raise UsageError(f"seek must be at least 0, got {seek}")
-    if isinstance(source, (str, Path)):
-        try:
-            video = open_video(source, input_res=input_res, fps=None if fps is None else Fraction(fps),
-                               pix_fmt=pix_fmt, max_frames=frames, seek=seek, colour=colour)
-            return _guarded(iter(video)), video.info
-        except VideoInputError as exc:
-            raise InputError(str(exc)) from None
-    stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
-    first = next(stream, None)
-    if first is None:
-        raise InputError("the input holds no frames")
-    height, width = first.shape[:2]
-    info = VideoInfo(width, height, Fraction(fps or 30), None, colour or ColourInfo())
-    return itertools.chain([first], stream), info
+    fps = None if fps is None else checks.fraction("fps", fps)
+    frames = None if frames is None else checks.integer("frames", frames, 1)
+    seek = checks.integer("seek", seek, 0)
+    if input_res is not None:
+        if not (isinstance(input_res, (tuple, list)) and len(input_res) == 2):
+            raise UsageError(f"input_res must be (width, height), got {input_res!r}")
+        input_res = tuple(checks.integer(name, v, MIN_SIDE, MAX_SIDE) for name, v in zip(("width", "height"), input_res))
+    if pix_fmt is not None:
+        checks.text("pix_fmt", pix_fmt)
+    if colour is not None and not isinstance(colour, ColourInfo):
+        raise UsageError(f"colour must be a ColourInfo, got {colour!r}")
+    try:
+        if isinstance(source, (str, Path)):
+            video = open_video(source, input_res=input_res, fps=fps, pix_fmt=pix_fmt, max_frames=frames, seek=seek,
+                               colour=colour)
+            if frames is not None and video.info.frame_count is not None and video.info.frame_count < frames:
+                raise InputError(f"{source}: {frames} frames asked for from frame {seek}, "
+                                 f"the input has {video.info.frame_count}")
+            return _exactly(_guarded(iter(video)), frames), video.info
+        stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
+        first = next(stream, None)
+        if first is None:
+            raise InputError("the input holds no frames")
+        height, width = first.shape[:2]
+        info = VideoInfo(width, height, DEFAULT_FPS if fps is None else fps, None, colour or ColourInfo())
+        return _exactly(itertools.chain([first], stream), frames), info
+    except VideoInputError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _exactly(frames: Iterator[np.ndarray], count: int | None) -> Iterator[np.ndarray]:
+    """The frames, refusing at their end a source that held fewer than the ``count`` asked for."""
+    got = 0
+    for got, frame in enumerate(frames, 1):
+        yield frame
+    if count is not None and got < count:
+        raise InputError(f"{count} frames asked for, the input holds {got}")
 
 
 def _iterate(source: Any) -> Iterable[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 from fractions import Fraction
@@ -18,24 +19,27 @@ from typing import Sequence
 import torch
 
 from nvc.datasets import ColourInfo, VideoInfo, VideoInputError, write_video
-from nvc.datasets.atomic import atomic_file
+from nvc.datasets.atomic import output_file
+from nvc.datasets.limits import as_fps, check_size
 
 from .api import FileInfo, VideoFile, encode
 from .container import FORMAT_VERSION
 from .device import DEVICES
 from .encoder import EncodeOptions
 from .errors import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUNTIME,
     InputError,
     NvcError,
     UsageError,
 )
+from .outputs import Output, check_outputs
+from .signals import Terminated, exit_code_of, terminations_interrupt
+from .logs import quiet_warnings, warnings_to_stderr
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
 from .version import __version__
 
-__all__ = ["main", "run", "EXIT_CODES"]
+__all__ = ["main", "EXIT_CODES"]
 
 EXIT_CODES = {
     0: "success",
@@ -43,7 +47,7 @@ EXIT_CODES = {
     3: "unreadable or unsupported input (or unwritable output)",
     4: "corrupt, truncated or unsupported .nvc bitstream",
     5: "runtime failure",
-    130: "interrupted (Ctrl-C); no partial output is left",
+    130: "interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP); no partial output is left",
 }
 
 
@@ -129,21 +133,14 @@ def _log(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _check_output(path: str, overwrite: bool) -> None:
-    if Path(path).exists() and not overwrite:
-        raise UsageError(f"{path} exists (use -y to overwrite)")
-
-
 def _parse_fps(text: str | None) -> Fraction | None:
     if text is None:
         return None
     try:
-        fps = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"--fps {text!r} is not a number or N/D fraction") from None
-    if fps <= 0:
-        raise UsageError(f"--fps must be positive, got {text}")
-    return fps
+        return as_fps(Fraction(text), "--fps")
+    except (ValueError, ZeroDivisionError) as exc:  # VideoInputError is a ValueError
+        raise UsageError(str(exc) if isinstance(exc, VideoInputError) else
+                         f"--fps {text!r} is not a number or N/D fraction") from None
 
 
 def _parse_res(text: str | None) -> tuple[int, int] | None:
@@ -151,6 +148,9 @@ def _parse_res(text: str | None) -> tuple[int, int] | None:
         return None
     try:
         width, height = (int(v) for v in text.lower().split("x"))
+        check_size(width, height, "--input-res")
+    except VideoInputError as exc:
+        raise UsageError(str(exc)) from None
     except ValueError:
         raise UsageError(f"--input-res {text!r} is not WxH") from None
     return width, height
@@ -161,9 +161,12 @@ def _parse_range(text: str | None) -> tuple[int, int | None]:
         return 0, None
     try:
         start, _, stop = text.partition(":")
-        return int(start or 0), (int(stop) if stop else None)
+        first, last = int(start or 0), (int(stop) if stop else None)
     except ValueError:
         raise UsageError(f"--frames {text!r} is not A:B") from None
+    if first < 0 or (last is not None and last <= first):
+        raise UsageError(f"--frames {text}: need 0 <= A < B")
+    return first, last
 
 
 def _set_threads(threads: int | None) -> None:
@@ -174,7 +177,9 @@ def _set_threads(threads: int | None) -> None:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    _check_output(args.output, args.overwrite)
+    check_outputs([args.input], [Output("output", args.output), Output("--stats", args.stats),
+                                 Output("--recon", args.recon, "video", lossless=True),
+                                 Output("--logdir", args.logdir, "folder")], overwrite=args.overwrite)
     _set_threads(args.threads)
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
                   pix_fmt=args.pix_fmt)
@@ -205,13 +210,24 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def _write_json(path: str, doc: dict) -> None:
-    with atomic_file(Path(path)) as temporary:
-        temporary.write_text(json.dumps(doc, indent=2, default=float) + "\n")
+    """Strict JSON: a value that is not a finite number (the PSNR of an exact group) is written as null."""
+    with output_file(Path(path)) as target:
+        target.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossless: bool, device: str) -> int:
     with VideoFile(source, device) as video:
         header = video.info
+        if start >= len(video) or (stop is not None and stop > len(video)):
+            raise UsageError(f"--frames {start}:{'' if stop is None else stop} outside the file's 0:{len(video)}")
         info = VideoInfo(header.width, header.height, header.fps, None, ColourInfo(header.colour_matrix,
                                                                                    header.full_range))
         frames = video.frames(start, stop)
@@ -239,10 +255,11 @@ def _describe_device(args: argparse.Namespace) -> None:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    _check_output(args.output, args.overwrite)
+    start, stop = _parse_range(args.frames)
+    check_outputs([args.input], [Output("output", args.output, "video", lossless=args.lossless)],
+                  overwrite=args.overwrite)
     _set_threads(args.threads)
     _describe_device(args)
-    start, stop = _parse_range(args.frames)
     count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device)
     _log(args, f"nvc: decoded {count} frames -> {args.output}")
     return EXIT_OK
@@ -288,17 +305,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (never raises, never exits)."""
     verbose = False
     try:
-        args = build_parser().parse_args(argv)
-        verbose = getattr(args, "verbose", False)
-        return _COMMANDS[args.command](args)
+        with terminations_interrupt(), warnings_to_stderr():
+            args = build_parser().parse_args(argv)
+            verbose = getattr(args, "verbose", False)
+            quiet_warnings(getattr(args, "quiet", False))
+            return _COMMANDS[args.command](args)
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     except BrokenPipeError:  # e.g. `nvc info --json | head`: the reader left, nothing to report
         sys.stdout = open(os.devnull, "w")
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("nvc: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, SIGTERM, SIGHUP
+        print(f"nvc: interrupted{f' by {interrupt}' if isinstance(interrupt, Terminated) else ''}", file=sys.stderr)
+        return exit_code_of(interrupt)
     except NvcError as exc:
         print(f"nvc: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -310,8 +329,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"nvc: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", file=sys.stderr)
         return EXIT_RUNTIME
-
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

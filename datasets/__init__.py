@@ -16,7 +16,7 @@ from .colour import ColourInfo, rgb_to_yuv420, rgb_to_yuv444, yuv420_to_rgb, yuv
 from .crop import centre_crop
 from .errors import VideoInputError
 from .rawyuv import parse_yuv_name
-from .sink import write_video
+from .sink import check_writable, write_video
 from .source import open_video, read_clip
 from .synthetic import synthetic_clip
 from .uvg import HNERV_CROP, UVG_FRAMES, UvgSequence, find_uvg, uvg_filename
@@ -35,6 +35,7 @@ __all__ = [
     "VideoInputError",
     "VideoSource",
     "centre_crop",
+    "check_writable",
     "find_uvg",
     "open_video",
     "parse_yuv_name",

@@ -9,7 +9,7 @@ from skimage.data import coffee
 from skimage.transform import AffineTransform, downscale_local_mean, warp
 
 from .errors import VideoInputError
-from .video import check_size
+from .limits import check_size
 
 ZOOM = 0.15
 """The view narrows by this fraction from the first frame to the last."""
