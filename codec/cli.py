@@ -178,7 +178,7 @@ def _set_threads(threads: int | None) -> None:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     check_outputs([args.input], [Output("output", args.output), Output("--stats", args.stats),
-                                 Output("--recon", args.recon, "video", lossless=True),
+                                 Output("--recon", args.recon, "video"),
                                  Output("--logdir", args.logdir, "folder")], overwrite=args.overwrite)
     _set_threads(args.threads)
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
@@ -256,8 +256,7 @@ def _describe_device(args: argparse.Namespace) -> None:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     start, stop = _parse_range(args.frames)
-    check_outputs([args.input], [Output("output", args.output, "video", lossless=args.lossless)],
-                  overwrite=args.overwrite)
+    check_outputs([args.input], [Output("output", args.output, "video")], overwrite=args.overwrite)
     _set_threads(args.threads)
     _describe_device(args)
     count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device)

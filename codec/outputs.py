@@ -27,14 +27,13 @@ __all__ = ["Output", "check_outputs"]
 class Output:
     """One path to write: ``option`` names it in messages ("output", "--recon", ...).
 
-    kind: "file" (written whole: .nvc, JSON), "video" (anything ``write_video`` writes, with
-    ``lossless``), or "folder" (a folder that is created if missing and appended to, like logs).
+    kind: "file" (written whole: .nvc, JSON), "video" (anything ``write_video`` writes), or
+    "folder" (a folder that is created if missing and appended to, like logs).
     """
 
     option: str
     path: str | os.PathLike[str] | None
     kind: Literal["file", "video", "folder"] = "file"
-    lossless: bool = False
 
 
 def check_outputs(inputs: Iterable[object], outputs: Iterable[Output], *, overwrite: bool) -> None:
@@ -46,10 +45,9 @@ def check_outputs(inputs: Iterable[object], outputs: Iterable[Output], *, overwr
     """
     sources = [source for source in inputs if isinstance(source, (str, os.PathLike))]
     checked: list[Output] = []
-    for output in outputs:
-        if output.path is None:
-            continue
-        _check_one(output, overwrite)
+    for output in (output for output in outputs if output.path is not None):
+        if output.kind != "folder" and os.path.lexists(output.path) and not overwrite:
+            raise UsageError(f"{output.path} exists (use -y to overwrite)")
         for source in sources:
             if _same(output.path, source):
                 raise UsageError(f"{output.option} {output.path} is the input; write it elsewhere")
@@ -57,6 +55,8 @@ def check_outputs(inputs: Iterable[object], outputs: Iterable[Output], *, overwr
             if _same(output.path, other.path):
                 raise UsageError(f"{other.option} and {output.option} are the same file {output.path}")
         checked.append(output)
+    for output in checked:
+        _check_writable(output)
 
 
 def _same(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -66,18 +66,16 @@ def _same(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def _check_one(output: Output, overwrite: bool) -> None:
+def _check_writable(output: Output) -> None:
     path = Path(output.path)
     if output.kind == "folder":
         _check_folder(output.option, path)
         return
-    if os.path.lexists(path) and not overwrite:
-        raise UsageError(f"{path} exists (use -y to overwrite)")
     if not is_stream(path):
         _check_writable_folder(output.option, Path(os.path.abspath(path)).parent)
     try:
         if output.kind == "video":
-            check_writable(path, lossless=output.lossless)
+            check_writable(path)
         else:
             check_target(path)
     except VideoInputError as exc:
