@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -101,9 +102,12 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
             video = open_video(source, input_res=input_res, fps=fps, pix_fmt=pix_fmt, max_frames=frames, seek=seek,
                                colour=colour)
             if frames is not None and video.info.frame_count is not None and video.info.frame_count < frames:
-                raise InputError(f"{source}: {frames} frames asked for from frame {seek}, "
-                                 f"the input has {video.info.frame_count}")
+                raise InputError(f"{source}: {frames} frames asked for, the input has only "
+                                 f"{video.info.frame_count} from frame {seek} on")
             return _exactly(_guarded(iter(video)), frames), video.info
+        if frames is not None and hasattr(source, "__len__") and len(source) - seek < frames:
+            raise InputError(f"{frames} frames asked for, the input has only {max(0, len(source) - seek)} "
+                             f"from frame {seek} on")
         stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
         first = next(stream, None)
         if first is None:
@@ -121,7 +125,7 @@ def _exactly(frames: Iterator[np.ndarray], count: int | None) -> Iterator[np.nda
     for got, frame in enumerate(frames, 1):
         yield frame
     if count is not None and got < count:
-        raise InputError(f"{count} frames asked for, the input holds {got}")
+        raise InputError(f"{count} frames asked for, the input has only {got}")
 
 
 def _iterate(source: Any) -> Iterable[Any]:
@@ -155,6 +159,10 @@ def _guarded(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         yield from frames
     except VideoInputError as exc:
         raise InputError(str(exc)) from None
+
+
+class FrameIndexError(UsageError, IndexError):
+    """A frame index outside the video: an nvc error, and the IndexError that ends a sequence."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,8 @@ class VideoFile:
     """An opened .nvc file: ``len()``, ``info``, and frames by index or slice."""
 
     def __init__(self, source: str | Path | BinaryIO, device: str = "cpu") -> None:
+        if not isinstance(source, (str, os.PathLike)) and not all(hasattr(source, a) for a in ("read", "seek", "tell")):
+            raise UsageError(f"cannot read an .nvc file from a {type(source).__name__}; pass a path or binary stream")
         self._decoder = Decoder(source, device)
         self.info = FileInfo.of(self._decoder.bitstream)
 
@@ -210,10 +220,10 @@ class VideoFile:
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
             return list(self._decoder.frames(start, stop))
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"frame {index} outside 0..{len(self) - 1}")
+        index = checks.integer("frame index", index, -(1 << 63))
+        if not -len(self) <= index < len(self):
+            raise FrameIndexError(f"frame {index} outside 0..{len(self) - 1}")
+        index %= len(self)
         return next(self._decoder.frames(index, index + 1))
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
@@ -245,9 +255,13 @@ def decode(source: str | Path | BinaryIO, frames: range | tuple[int, int] | None
         as_tensor: yield (3, H, W) uint8 torch tensors instead of (H, W, 3) numpy arrays.
         device: where to render ("cpu" or "cuda").
     """
+    if isinstance(frames, range) and frames.step == 1:
+        frames = frames.start, frames.stop
+    if frames is not None and not (isinstance(frames, tuple) and len(frames) == 2):
+        raise UsageError(f"frames must be a range with step 1 or a (start, stop) pair, got {frames!r}")
+    start, stop = (0, None) if frames is None else (checks.integer("start", frames[0], 0),
+                                                     checks.integer("stop", frames[1], 0))
     video = VideoFile(source, device)
-    start, stop = (0, None) if frames is None else (frames.start, frames.stop) if isinstance(frames, range) \
-        else frames
 
     def generate() -> Iterator[np.ndarray | torch.Tensor]:
         with video:
