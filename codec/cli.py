@@ -19,7 +19,7 @@ from typing import Sequence
 import torch
 
 from nvc.datasets import ColourInfo, VideoInfo, VideoInputError, write_video
-from nvc.datasets.atomic import output_file
+from nvc.datasets.atomic import is_stream, output_file
 from nvc.datasets.limits import as_fps, check_size
 
 from .api import FileInfo, VideoFile, encode
@@ -180,6 +180,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     check_outputs([args.input], [Output("output", args.output), Output("--stats", args.stats),
                                  Output("--recon", args.recon, "video"),
                                  Output("--logdir", args.logdir, "folder")], overwrite=args.overwrite)
+    if args.recon and is_stream(Path(args.output)):
+        raise UsageError(f"--recon decodes the output, and {args.output} is a device or pipe that keeps nothing")
     _set_threads(args.threads)
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
                   pix_fmt=args.pix_fmt)

@@ -195,18 +195,24 @@ def test_missing_output_folder_is_created_by_neither_command(sample, tmp_path, c
     assert not (tmp_path / "new").exists()
 
 
-def test_fifo_output_is_written_in_place_and_a_socket_refused(sample, tmp_path, capsys):
-    _, _, encoded = sample
-    fifo = tmp_path / "pipe.y4m"
+def _through_fifo(fifo, args: list[str]) -> tuple[int, bytes]:
+    """Run the CLI writing into a new named pipe at ``fifo``; the exit code and what a reader got."""
     os.mkfifo(fifo)
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
-    code = main(["decode", str(encoded), str(fifo), "-y", "--quiet"])
+    code = main(args)
     reader.join(timeout=60)
-    assert code == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe, never renamed over
-    (tmp_path / "copy.y4m").write_bytes(received[0])
-    assert np.array_equal(read_clip(tmp_path / "copy.y4m")[0], read_clip(tmp_path / "copy.y4m")[0])
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe, never renamed over
+    return code, received[0]
+
+
+def test_fifo_output_is_written_in_place_and_a_socket_refused(sample, tmp_path, capsys):
+    _, _, encoded = sample
+    fifo = tmp_path / "pipe.y4m"
+    code, data = _through_fifo(fifo, ["decode", str(encoded), str(fifo), "-y", "--quiet"])
+    assert code == 0
+    (tmp_path / "copy.y4m").write_bytes(data)
     assert len(read_clip(tmp_path / "copy.y4m")[0]) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.y4m", "pipe.y4m"]  # no temporary files
     with socket.socket(socket.AF_UNIX) as server:
@@ -218,15 +224,11 @@ def test_fifo_output_is_written_in_place_and_a_socket_refused(sample, tmp_path, 
 def test_encode_to_a_fifo_streams_the_file(sample, tmp_path):
     _, source, encoded = sample
     fifo = tmp_path / "out.nvc"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    assert main(["encode", str(source), str(fifo), *FAST, "-y", "--quiet"]) == 0
-    reader.join(timeout=60)
-    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and received[0] == encoded.read_bytes()
+    code, data = _through_fifo(fifo, ["encode", str(source), str(fifo), *FAST, "-y", "--quiet"])
+    assert code == 0 and data == encoded.read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["out.nvc"]  # no checkpoint, no lock, no temporary
     assert main(["encode", str(source), str(fifo), *FAST, "-y", "--resume"]) == 2
+    assert main(["encode", str(source), str(fifo), *FAST, "-y", "--recon", str(tmp_path / "r.mkv")]) == 2
 
 
 @pytest.mark.parametrize("args,needle", [
