@@ -36,7 +36,8 @@ OPTION_NAMES = {
     "arch": "architecture", "model": "network size (follows --quality and the frame size)",
     "group_size": "--group-size", "key_interval": "--key-interval", "tile": "tile",
     "preset": "--preset", "quality": "--quality", "rate_lambda": "rate weight (follows --quality)",
-    "seed": "--seed", "nvc_version": "nvc version", "scene_cut_db": "--scenecut", "device": "--device",
+    "seed": "--seed", "nvc_version": "nvc version", "scene_cut_db": "--scenecut", "tuning": "tuning",
+    "device": "--device",
     "threads": "--threads", "torch": "torch version", "cpu": "CPU kind",
 }
 """Each option recorded in the manifest, as a refused ``--resume`` names it."""

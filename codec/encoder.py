@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from functools import partial
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -189,9 +189,11 @@ def encode_video(
 def byte_options(options: EncodeOptions, config: CodecConfig, encoder: EncoderInfo) -> dict:
     """Everything the bytes of a file depend on (README, "Determinism"), as the checkpoint records it."""
     stored = json.loads(config_to_json(config, encoder))
-    return {**{key: value for key, value in stored.items() if key != "encoder"}, **stored["encoder"],
-            "scene_cut_db": options.scene_cut_db, "device": options.device, "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
+    recorded = {**{key: value for key, value in stored.items() if key != "encoder"}, **stored["encoder"],
+                "scene_cut_db": options.scene_cut_db, "tuning": asdict(options.tuning), "device": options.device,
+                "threads": torch.get_num_threads(), "torch": torch.__version__,
+                "cpu": torch.backends.cpu.get_cpu_capability()}
+    return json.loads(json.dumps(recorded))  # as the manifest reads back: tuples become lists
 
 
 def _encode_group(
