@@ -72,7 +72,7 @@ def encode(
         encode_options = EncodeOptions(**options)
     except TypeError as exc:
         raise UsageError(str(exc)) from None
-    check_outputs([source], [Output("output", checks.optional_path("dest", dest))], overwrite=True)
+    check_outputs([source], [Output("output", checks.path("dest", dest))], overwrite=True)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)
     bpp, kbps = (None if v is None else checks.real(name, v, 0, math.inf) for name, v in (("bpp", bpp), ("kbps", kbps)))

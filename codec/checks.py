@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from .errors import UsageError
 
-__all__ = ["integer", "real", "flag", "text", "optional_path", "fraction"]
+__all__ = ["integer", "real", "flag", "text", "path", "optional_path", "fraction"]
 
 
 def integer(name: str, value: object, low: int, high: int | None = None) -> int:
@@ -48,10 +48,14 @@ def text(name: str, value: object) -> str:
     return value
 
 
-def optional_path(name: str, value: object) -> str | None:
-    if value is not None and not isinstance(value, (str, os.PathLike)):
+def path(name: str, value: object) -> str:
+    if not isinstance(value, (str, os.PathLike)):
         raise UsageError(f"{name} must be a path, got {value!r}")
-    return None if value is None else os.fspath(value)
+    return os.fspath(value)
+
+
+def optional_path(name: str, value: object) -> str | None:
+    return None if value is None else path(name, value)
 
 
 def fraction(name: str, value: object) -> Fraction:

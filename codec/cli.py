@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import math
+import numbers
 import os
 import sys
 from fractions import Fraction
@@ -33,9 +34,9 @@ from .errors import (
     NvcError,
     UsageError,
 )
+from .logs import quiet_warnings, warnings_to_stderr
 from .outputs import Output, check_outputs
 from .signals import Terminated, exit_code_of, terminations_interrupt
-from .logs import quiet_warnings, warnings_to_stderr
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
 from .version import __version__
 
@@ -222,7 +223,9 @@ def _finite(value: object) -> object:
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_finite(item) for item in value]
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):  # also numpy floats
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossless: bool, device: str) -> int:

@@ -253,9 +253,10 @@ def test_bad_option_values_are_usage_errors(sample, tmp_path, monkeypatch, capsy
 def test_stats_json_is_strict_json(tmp_path):
     from nvc.codec.cli import _write_json
 
-    _write_json(str(tmp_path / "s.json"), {"psnr_rgb": float("inf"), "groups": [{"psnr": float("inf"), "bytes": 3}]})
+    _write_json(str(tmp_path / "s.json"), {"psnr_rgb": float("inf"), "groups": [
+        {"psnr": np.float64("inf"), "saved": np.float32(1.5), "bytes": 3, "key": True}]})
     doc = json.loads((tmp_path / "s.json").read_text(), parse_constant=lambda name: pytest.fail(name))
-    assert doc == {"psnr_rgb": None, "groups": [{"psnr": None, "bytes": 3}]}
+    assert doc == {"psnr_rgb": None, "groups": [{"psnr": None, "saved": 1.5, "bytes": 3, "key": True}]}
 
 
 def test_dot_and_long_output_names(sample, tmp_path, monkeypatch, capsys):

@@ -237,6 +237,7 @@ def test_numpy_integers_and_64_bit_seeds_make_files_that_open(tiny_clip, tmp_pat
     lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), tmp / "missing" / "o.nvc", **TINY),
     lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), tmp, **TINY),
     lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), 3, **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), None, **TINY),
 ])
 def test_every_api_error_for_bad_input_is_an_nvc_error(tmp_path, call):
     with pytest.raises(nvc.NvcError):
