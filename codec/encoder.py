@@ -68,7 +68,7 @@ class EncodeOptions:
             preset=checks.text("preset", self.preset), quality=checks.integer("quality", self.quality, low, high),
             group_size=checks.integer("group_size", self.group_size, 1, MAX_GROUP_SIZE),
             key_interval=checks.integer("key_interval", self.key_interval, 1, MAX_FRAMES),
-            scene_cut_db=checks.real("scene_cut_db", self.scene_cut_db, 0, 100),
+            scene_cut_db=checks.real("scene-cut threshold (dB)", self.scene_cut_db, 0, 100),
             seed=checks.integer("seed", self.seed, 0, MAX_SEED), device=checks.text("device", self.device),
             tile=checks.integer("tile", self.tile, 1), progress=checks.flag("progress", self.progress),
             logdir=checks.optional_path("logdir", self.logdir), resume=checks.flag("resume", self.resume))
