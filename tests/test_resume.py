@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -117,7 +118,10 @@ def test_second_encode_to_the_same_output_refuses_and_resume_checks_every_option
 def test_ctrl_c_during_start_up_exits_130_without_a_traceback(source, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "nvc", "encode", str(source), str(tmp_path / "o.nvc"), *ARGS],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)  # the interpreter is up; importing torch and the codec takes seconds more
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while "libtorch" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.005)  # until torch's libraries are mapped: the import of torch, well before main() runs
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in err and err.strip() == "nvc: interrupted", err
