@@ -172,6 +172,7 @@ def test_a_truncated_container_warns_with_both_counts(tmp_path, capsys):
     assert code == 0 and f"nvc: warning: {cut}: the file declares 8 frames but only {decoded} decode" in err, err
     assert len(nvc.open(tmp_path / "out.nvc")) == decoded
     code, err = _encode(whole, tmp_path / "whole.nvc", capsys, "--group-size", "8", "-f", "1")
-    assert code == 0 and "warning" not in err, err  # stopping early on purpose is no truncation
+    # stopping early on purpose is no truncation (main's larger-than-raw warning may still fire at 16x8)
+    assert code == 0 and "declares" not in err, err
     code, err = _encode(cut, tmp_path / "quiet.nvc", capsys, "--group-size", "8", "--quiet")
     assert code == 0 and err == ""
