@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
+import os
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -17,16 +19,18 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, overload
 import numpy as np
 import torch
 
-from nvc.datasets import VideoInfo, VideoInputError, VideoSource, open_stream, open_video
+from nvc.datasets import DEFAULT_FPS, MAX_SIDE, MIN_SIDE, VideoInfo, VideoInputError, VideoSource, open_stream, open_video
 from nvc.datasets.colour import ColourInfo
 from nvc.datasets.request import ReadRequest
 
+from . import checks
 from .bitstream import Bitstream, GroupRef
 from .config import CodecConfig, EncoderInfo, VideoHeader
 from .decoder import Decoder
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, TILE
 from .encoder import EncodeOptions, EncodeReport, encode_video
 from .errors import InputError, UsageError
+from .outputs import Output, check_outputs
 from .progress import DecodeProgress, OnProgress, ProgressEvent, progress_bars
 from .rate import DEFAULT_QUALITY, Tuning
 from .ratecontrol import search_quality, target_bpp
@@ -101,7 +105,11 @@ def encode(
     options = EncodeOptions(preset=preset, quality=quality, group_size=group_size, key_interval=key_interval,
                             scene_cut_db=scene_cut_db, seed=seed, device=device, tile=tile, logdir=logdir,
                             resume=resume, tuning=tuning)
-    report_progress = _combined(progress_bars() if progress else None, on_progress)
+    if dest is not None and not _is_binary_writer(dest):
+        dest = checks.path("dest", dest)
+        check_outputs([source], [Output("output", dest)], overwrite=True)  # a stream or bytes has no path to check
+    bpp, kbps = (None if v is None else checks.real(name, v, 0, math.inf) for name, v in (("bpp", bpp), ("kbps", kbps)))
+    report_progress = _combined(progress_bars() if checks.flag("progress", progress) else None, on_progress)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)
     target = target_bpp(bpp, kbps, info.width, info.height, info.fps)
@@ -132,34 +140,61 @@ def _combined(*callbacks: OnProgress | None) -> OnProgress | None:
 
 def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
                      colour) -> tuple[Iterator[np.ndarray], VideoInfo]:
-    if frames is not None and frames < 1:
-        raise UsageError(f"frame limit must be at least 1, got {frames}")
-    if seek < 0:
-        raise UsageError(f"seek must be at least 0, got {seek}")
-    if isinstance(source, (str, Path)) or _is_binary_stream(source):
-        try:
-            rate = None if fps is None else Fraction(fps)
+    fps = None if fps is None else checks.fraction("fps", fps)
+    frames = None if frames is None else checks.integer("frames", frames, 1)
+    seek = checks.integer("seek", seek, 0)
+    if input_res is not None:
+        if not (isinstance(input_res, (tuple, list)) and len(input_res) == 2):
+            raise UsageError(f"input_res must be (width, height), got {input_res!r}")
+        input_res = tuple(checks.integer(name, v, MIN_SIDE, MAX_SIDE) for name, v in zip(("width", "height"), input_res))
+    if pix_fmt is not None:
+        checks.text("pix_fmt", pix_fmt)
+    if colour is not None and not isinstance(colour, ColourInfo):
+        raise UsageError(f"colour must be a ColourInfo, got {colour!r}")
+    try:
+        if isinstance(source, (str, Path)) or _is_binary_stream(source):
             if isinstance(source, (str, Path)):
-                video: VideoSource = open_video(source, input_res=input_res, fps=rate, pix_fmt=pix_fmt,
+                name = str(source)
+                video: VideoSource = open_video(source, input_res=input_res, fps=fps, pix_fmt=pix_fmt,
                                                 max_frames=frames, seek=seek, colour=colour)
             else:
-                request = ReadRequest(input_res, rate, pix_fmt, colour, frames, seek)
-                video = open_stream(source, request, getattr(source, "name", "stream"))
-            return _guarded(iter(video)), video.info
-        except VideoInputError as exc:
-            raise InputError(str(exc)) from None
-    stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
-    first = next(stream, None)
-    if first is None:
-        raise InputError("the input holds no frames")
-    height, width = first.shape[:2]
-    info = VideoInfo(width, height, Fraction(fps or 30), None, colour or ColourInfo())
-    return itertools.chain([first], stream), info
+                name = getattr(source, "name", "stream")
+                video = open_stream(source, ReadRequest(input_res, fps, pix_fmt, colour, frames, seek), name)
+            if frames is not None and video.info.frame_count is not None and video.info.frame_count < frames:
+                raise InputError(f"{name}: {frames} frames asked for, the input has only "
+                                 f"{video.info.frame_count} from frame {seek} on")
+            return _exactly(_guarded(iter(video)), frames), video.info
+        if frames is not None and hasattr(source, "__len__") and len(source) - seek < frames:
+            raise InputError(f"{frames} frames asked for, the input has only {max(0, len(source) - seek)} "
+                             f"from frame {seek} on")
+        stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
+        first = next(stream, None)
+        if first is None:
+            raise InputError("the input holds no frames")
+        height, width = first.shape[:2]
+        info = VideoInfo(width, height, DEFAULT_FPS if fps is None else fps, None, colour or ColourInfo())
+        return _exactly(itertools.chain([first], stream), frames), info
+    except VideoInputError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _exactly(frames: Iterator[np.ndarray], count: int | None) -> Iterator[np.ndarray]:
+    """The frames, refusing at their end a source that held fewer than the ``count`` asked for."""
+    got = 0
+    for got, frame in enumerate(frames, 1):
+        yield frame
+    if count is not None and got < count:
+        raise InputError(f"{count} frames asked for, the input has only {got}")
 
 
 def _is_binary_stream(source: Any) -> bool:
     """A readable binary file object (``sys.stdin.buffer``, an open file, ``io.BytesIO``)."""
     return callable(getattr(source, "read", None)) and not isinstance(source, io.TextIOBase)
+
+
+def _is_binary_writer(dest: Any) -> bool:
+    """A writable binary file object (``sys.stdout.buffer``, an open file, ``io.BytesIO``)."""
+    return callable(getattr(dest, "write", None)) and not isinstance(dest, io.TextIOBase)
 
 
 def _iterate(source: Any) -> Iterable[Any]:
@@ -193,6 +228,10 @@ def _guarded(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         yield from frames
     except VideoInputError as exc:
         raise InputError(str(exc)) from None
+
+
+class FrameIndexError(UsageError, IndexError):
+    """A frame index outside the video: an nvc error, and the IndexError that ends a sequence."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +284,8 @@ class VideoFile:
     """An opened .nvc file: ``len()``, iteration, ``info``, and frames by index or slice."""
 
     def __init__(self, source: str | Path | BinaryIO, device: str = "cpu") -> None:
+        if not isinstance(source, (str, os.PathLike)) and not all(hasattr(source, a) for a in ("read", "seek", "tell")):
+            raise UsageError(f"cannot read an .nvc file from a {type(source).__name__}; pass a path or binary stream")
         self._decoder = Decoder(source, device)
         self.info = FileInfo.of(self._decoder.bitstream)
 
@@ -263,10 +304,10 @@ class VideoFile:
         """A frame, or a list of frames selected by Python's slice rules (``video[5:3] == []``)."""
         if isinstance(index, slice):
             return list(self._selected(range(*index.indices(len(self)))))
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"frame {index} outside 0..{len(self) - 1}")
+        index = checks.integer("frame index", index, -(1 << 63))
+        if not -len(self) <= index < len(self):
+            raise FrameIndexError(f"frame {index} outside 0..{len(self) - 1}")
+        index %= len(self)
         return next(self._decoder.frames(index, index + 1))
 
     def frames(self, start: int = 0, stop: int | None = None,
@@ -341,9 +382,10 @@ def decode(source: str | Path | BinaryIO, frames: range | tuple[int, int] | None
         as_tensor: yield (3, H, W) uint8 torch tensors instead of (H, W, 3) numpy arrays.
         device: where to render ("cpu" or "cuda").
     """
+    indices = _requested(frames)
     video = VideoFile(source, device)
     try:
-        indices = _indices(frames, len(video))
+        indices = _indices(indices, len(video))
     except BaseException:
         video.close()
         raise
@@ -356,11 +398,19 @@ def decode(source: str | Path | BinaryIO, frames: range | tuple[int, int] | None
     return generate()
 
 
-def _indices(frames: range | tuple[int, int] | None, count: int) -> range:
+def _requested(frames: object) -> range | None:
+    """``decode(frames=...)`` as a range (None: every frame), refused unless a range or two integers >= 0."""
+    if frames is None or isinstance(frames, range):
+        return frames
+    if not (isinstance(frames, tuple) and len(frames) == 2):
+        raise UsageError(f"frames must be a range or a (start, stop) pair, got {frames!r}")
+    return range(checks.integer("start", frames[0], 0), checks.integer("stop", frames[1], 0))
+
+
+def _indices(indices: range | None, count: int) -> range:
     """The frame indices a ``decode(frames=...)`` asks for, refused when any lies outside the file."""
-    if frames is None:
+    if indices is None:
         return range(count)
-    indices = frames if isinstance(frames, range) else range(*frames)
     if indices and not (0 <= min(indices) and max(indices) < count):
         raise InputError(f"frame range {indices.start}:{indices.stop} outside 0:{count}")
     return indices

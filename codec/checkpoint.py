@@ -1,32 +1,54 @@
 """Per-group checkpoints, so an interrupted encode resumes instead of starting over.
 
 After every group the encoder stores the group's payload and statistics in a hidden folder next
-to the output (``.NAME.partial/``), with a manifest holding the stored config and a SHA-256 of
-each group's input frames.  ``--resume`` reuses the groups whose input and config match; since
-fitting is seeded per group, the resumed file is byte-identical to an uninterrupted one.
+to the output (``.NAME.partial/``), with a manifest holding every option that changes the bytes
+(:func:`byte_options`: the stored config, the scene-cut threshold, device, thread count, torch
+build and CPU kind) and a SHA-256 of each group's input frames.  ``--resume`` reuses the groups
+whose input matches and refuses options that differ, naming the first one; with equal options the
+resumed file is byte-identical to an uninterrupted one (README, "Determinism").
+
+A lock file beside the output (``.NAME.lock``, held with ``flock`` while the encode runs) makes a
+second encode to the same output refuse instead of deleting the first one's checkpoint.  A stream
+output (``/dev/null``, a FIFO) has neither: there is nothing to resume into.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
-from nvc.datasets.atomic import atomic_file
+from nvc.datasets.atomic import atomic_file, is_stream, sibling
 
-from .errors import UsageError
+from .errors import InputError, UsageError
 
-__all__ = ["Checkpoint", "SavedGroup", "checkpoint_folder"]
+__all__ = ["Checkpoint", "SavedGroup", "checkpoint_folder", "lock_file", "OPTION_NAMES"]
 
 _MANIFEST = "manifest.json"
-_VERSION = 2
+_VERSION = 3
+OPTION_NAMES = {
+    "arch": "architecture", "model": "network size (follows --quality and the frame size)",
+    "group_size": "--group-size", "key_interval": "--key-interval", "tile": "tile",
+    "preset": "--preset", "quality": "--quality", "rate_lambda": "rate weight (follows --quality)",
+    "seed": "--seed", "nvc_version": "nvc version", "scene_cut_db": "--scenecut", "tuning": "tuning",
+    "device": "--device",
+    "threads": "--threads", "torch": "torch version", "cpu": "CPU kind", "bf16": "native bfloat16 (fitting precision)",
+}
+"""Each option recorded in the manifest, as a refused ``--resume`` names it."""
 
 
 def checkpoint_folder(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.partial")
+    return sibling(dest, "partial")
+
+
+def lock_file(dest: Path) -> Path:
+    return sibling(dest, "lock")
 
 
 @dataclass(frozen=True)
@@ -38,32 +60,91 @@ class SavedGroup:
     stats: dict
 
 
-class Checkpoint:
-    """The checkpoint folder of one output file."""
+class _Lock:
+    """An exclusive ``flock`` on a file beside the output, removed when released."""
 
-    def __init__(self, folder: Path, config: str, groups: list[dict]) -> None:
-        self._folder, self._config, self._groups = folder, config, groups
+    def __init__(self, dest: Path) -> None:
+        path = lock_file(dest)
+        while True:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(descriptor)
+                raise InputError(f"another nvc is encoding {dest} (lock {path})") from None
+            try:
+                same = os.stat(path).st_ino == os.fstat(descriptor).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # else its holder removed it between our open and flock: take the new one
+                break
+            os.close(descriptor)
+        self._path, self._descriptor = path, descriptor
+
+    def release(self) -> None:
+        self._path.unlink(missing_ok=True)  # while still held, so nobody locks a file about to vanish
+        os.close(self._descriptor)
+
+
+class Checkpoint:
+    """The checkpoint folder of one output file, and the lock that makes it this encode's.
+
+    Use as a context manager: leaving it normally removes the folder (the file is complete);
+    leaving it by an exception keeps what ``--resume`` needs, or nothing when no group was stored.
+    """
+
+    def __init__(self, folder: Path | None, options: dict, groups: list[dict], lock: _Lock | None) -> None:
+        self._folder, self._options, self._groups, self._lock = folder, options, groups, lock
 
     @classmethod
-    def start(cls, dest: Path, config: bytes, resume: bool) -> "Checkpoint":
-        """Open the checkpoint for ``dest``: reuse it with ``resume``, else start an empty one."""
+    def start(cls, dest: Path, options: dict, resume: bool) -> "Checkpoint":
+        """Lock ``dest`` and open its checkpoint: reuse it with ``resume``, else start an empty one."""
+        if is_stream(dest):
+            if resume:
+                raise UsageError(f"--resume: {dest} is a device or pipe, which keeps no checkpoint")
+            return cls.none(options)
+        lock = _Lock(dest)
+        try:
+            return cls._open(dest, options, resume, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def none(cls, options: dict) -> "Checkpoint":
+        """A checkpoint that keeps nothing, for an output that is a stream (a pipe, a device, a file object)."""
+        return cls(None, options, [], None)
+
+    @classmethod
+    def _open(cls, dest: Path, options: dict, resume: bool, lock: _Lock) -> "Checkpoint":
         folder = checkpoint_folder(dest)
-        text = config.decode()
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} is in the way of the checkpoint folder; remove it")
         if resume and (folder / _MANIFEST).exists():
             manifest = json.loads((folder / _MANIFEST).read_text())
-            if manifest.get("version") != _VERSION or manifest.get("config") != text:
-                raise UsageError(f"{dest}: the interrupted encode used other options; rerun without --resume")
-            return cls(folder, text, manifest["groups"])
+            if manifest.get("version") != _VERSION:
+                raise UsageError(f"{dest}: the interrupted encode was made by another nvc; rerun without --resume")
+            _check_same(manifest["options"], options)
+            return cls(folder, options, manifest["groups"], lock)
         if folder.exists():
             shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        checkpoint = cls(folder, text, [])
+        folder.mkdir()
+        checkpoint = cls(folder, options, [], lock)
         checkpoint._write_manifest()
         return checkpoint
 
+    def __enter__(self) -> "Checkpoint":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._folder is not None and (kind is None or not self._groups):
+            shutil.rmtree(self._folder, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.release()
+
     def saved(self, index: int, input_sha256: str) -> SavedGroup | None:
         """The stored group ``index``, after checking it was made from the same input frames."""
-        if index >= len(self._groups):
+        if index >= len(self._groups) or self._folder is None:
             return None
         record = self._groups[index]
         if record["input_sha256"] != input_sha256:
@@ -76,6 +157,8 @@ class Checkpoint:
 
     def save(self, index: int, input_sha256: str, payload: bytes, stats: object) -> None:
         """Store a finished group (payload first, then the manifest that names it)."""
+        if self._folder is None:
+            return
         name = f"group-{index:06d}.bin"
         with atomic_file(self._folder / name) as temporary:
             temporary.write_bytes(payload)
@@ -87,10 +170,16 @@ class Checkpoint:
         }]
         self._write_manifest()
 
-    def remove(self) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
-
     def _write_manifest(self) -> None:
-        doc = {"version": _VERSION, "config": self._config, "groups": self._groups}
+        assert self._folder is not None
+        doc = {"version": _VERSION, "options": self._options, "groups": self._groups}
         with atomic_file(self._folder / _MANIFEST) as temporary:
             temporary.write_text(json.dumps(doc, indent=1))
+
+
+def _check_same(before: dict, now: dict) -> None:
+    """Refuse a resume whose options differ from the interrupted encode's, naming the first that does."""
+    for key in OPTION_NAMES:
+        if before.get(key) != now.get(key):
+            raise UsageError(f"--resume: the interrupted encode used {OPTION_NAMES[key]} = {before.get(key)!r}, "
+                             f"this one {now.get(key)!r}; rerun with the same options or without --resume")

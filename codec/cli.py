@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import numbers
 import os
 import sys
 from contextlib import contextmanager
@@ -22,7 +24,6 @@ from .completion import FILE, add_completion
 from .container import FORMAT_VERSION
 from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, default_threads
 from .errors import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUNTIME,
     InputError,
@@ -30,6 +31,8 @@ from .errors import (
     UsageError,
     is_out_of_memory,
 )
+from .logs import quiet_warnings, warnings_to_stderr
+from .signals import Terminated, exit_code_of, terminations_interrupt
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
 from .version import __version__
 
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from .encoder import EncodeReport
     from .progress import OnProgress
 
-__all__ = ["main", "run", "EXIT_CODES", "build_parser"]
+__all__ = ["main", "EXIT_CODES", "build_parser"]  # the console script is nvc.__main__:run
 
 EXIT_CODES = {
     0: "success",
@@ -45,7 +48,7 @@ EXIT_CODES = {
     3: "unreadable or unsupported input (or unwritable output)",
     4: "corrupt, truncated or unsupported .nvc bitstream",
     5: "runtime failure",
-    130: "interrupted (Ctrl-C); no partial output is left",
+    130: "interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP); no partial output is left",
 }
 STDIO = "-"
 """The file name that means stdin (an input) or stdout (an output)."""
@@ -191,32 +194,44 @@ def _on_progress(args: argparse.Namespace) -> OnProgress | None:
     return None if args.quiet or args.progress == "none" else progress_bars()
 
 
-def _check_output(path: str, overwrite: bool) -> None:
-    if path == STDIO:
-        if sys.stdout.isatty():
+def _check_outputs(args: argparse.Namespace, *outputs: tuple[str, str | None, str]) -> None:
+    """Every output ``(option, path, kind)`` under the one rule of :mod:`nvc.codec.outputs`, before any
+    work; ``-`` (stdout) has no path to check, only that it is not a terminal."""
+    from .outputs import Output, check_outputs
+
+    named = []
+    for option, path, kind in outputs:
+        if path != STDIO:
+            named.append(Output(option, path, kind))
+        elif sys.stdout.isatty():
             raise UsageError("refusing to write binary video to a terminal; redirect stdout or name a file")
-        return
-    if Path(path).exists() and not overwrite:
-        raise UsageError(f"{path} exists (use -y to overwrite)")
+    check_outputs([] if args.input == STDIO else [args.input], named, overwrite=args.overwrite)
 
 
 def _parse_fps(text: str | None) -> Fraction | None:
     if text is None:
         return None
+    from nvc.datasets import VideoInputError
+    from nvc.datasets.limits import as_fps
+
     try:
-        fps = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"--fps {text!r} is not a number or N/D fraction") from None
-    if fps <= 0:
-        raise UsageError(f"--fps must be positive, got {text}")
-    return fps
+        return as_fps(Fraction(text), "--fps")
+    except (ValueError, ZeroDivisionError) as exc:  # VideoInputError is a ValueError
+        raise UsageError(str(exc) if isinstance(exc, VideoInputError) else
+                         f"--fps {text!r} is not a number or N/D fraction") from None
 
 
 def _parse_res(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
+    from nvc.datasets import VideoInputError
+    from nvc.datasets.limits import check_size
+
     try:
         width, height = (int(v) for v in text.lower().split("x"))
+        check_size(width, height, "--input-res")
+    except VideoInputError as exc:
+        raise UsageError(str(exc)) from None
     except ValueError:
         raise UsageError(f"--input-res {text!r} is not WxH") from None
     return width, height
@@ -227,9 +242,12 @@ def _parse_range(text: str | None) -> tuple[int, int | None]:
         return 0, None
     try:
         start, _, stop = text.partition(":")
-        return int(start or 0), (int(stop) if stop else None)
+        first, last = int(start or 0), (int(stop) if stop else None)
     except ValueError:
         raise UsageError(f"--frames {text!r} is not A:B") from None
+    if first < 0 or (last is not None and last <= first):
+        raise UsageError(f"--frames {text}: need 0 <= A < B")
+    return first, last
 
 
 @contextmanager
@@ -259,9 +277,14 @@ def _stdio(path: str, stream: BinaryIO) -> str | BinaryIO:
 def cmd_encode(args: argparse.Namespace) -> int:
     if args.input == STDIO and sys.stdin.isatty():
         raise UsageError("input - reads video from stdin, but stdin is a terminal; pipe y4m into nvc")
-    if args.recon and args.output == STDIO:
-        raise UsageError("--recon decodes the written file, so the .nvc must go to a file, not to stdout")
-    _check_output(args.output, args.overwrite)
+    _check_outputs(args, ("output", args.output, "file"), ("--stats", args.stats, "file"),
+                   ("--recon", args.recon, "video"), ("--logdir", args.logdir, "folder"))
+    if args.recon:
+        from nvc.datasets.atomic import is_stream
+
+        if args.output == STDIO or is_stream(Path(args.output)):
+            raise UsageError(f"--recon decodes the written file, and {args.output} is stdout, a device or a pipe "
+                             "that keeps nothing; write the .nvc to a file")
     from .api import encode
 
     source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
@@ -302,10 +325,21 @@ def _warn_if_larger_than_raw(args: argparse.Namespace, report: EncodeReport) -> 
 
 
 def _write_json(path: str, doc: dict) -> None:
-    from nvc.datasets.atomic import atomic_file
+    """Strict JSON: a value that is not a finite number (the PSNR of an exact group) is written as null."""
+    from nvc.datasets.atomic import output_file
 
-    with atomic_file(Path(path)) as temporary:
-        temporary.write_text(json.dumps(doc, indent=2, default=float) + "\n")
+    with output_file(Path(path)) as target:
+        target.write_text(json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):  # also numpy floats
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossless: bool, device: str,
@@ -316,6 +350,8 @@ def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossle
 
     with VideoFile(source, device) as video:
         header = video.info
+        if start >= len(video) or (stop is not None and stop > len(video)):
+            raise UsageError(f"--frames {start}:{'' if stop is None else stop} outside the file's 0:{len(video)}")
         info = VideoInfo(header.width, header.height, header.fps, None, ColourInfo(header.colour_matrix,
                                                                                    header.full_range))
         frames = video.frames(start, stop, on_progress)
@@ -347,9 +383,9 @@ def _describe_device(args: argparse.Namespace) -> None:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    _check_output(args.output, args.overwrite)
-    _describe_device(args)
     start, stop = _parse_range(args.frames)
+    _check_outputs(args, ("output", args.output, "video"))
+    _describe_device(args)
     count = _decode_to(args.input, args.output, start, stop, lossless=args.lossless, device=args.device,
                        on_progress=_on_progress(args))
     if args.verbose:
@@ -401,22 +437,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (never raises, never exits)."""
     verbose = False
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.command is None:  # bare `nvc`: what it can do, not an error
-            parser.print_help()
-            return EXIT_OK
-        verbose = getattr(args, "verbose", False)
-        with _cpu_threads(getattr(args, "threads", None)):
-            return _COMMANDS[args.command](args)
+        with terminations_interrupt(), warnings_to_stderr():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.command is None:  # bare `nvc`: what it can do, not an error
+                parser.print_help()
+                return EXIT_OK
+            verbose = getattr(args, "verbose", False)
+            quiet_warnings(getattr(args, "quiet", False))
+            with _cpu_threads(getattr(args, "threads", None)):
+                return _COMMANDS[args.command](args)
     except SystemExit as exc:  # --help, --version, --print-completion
         return int(exc.code or 0)
     except BrokenPipeError:  # e.g. `nvc info --json | head`: the reader left, nothing to report
         sys.stdout = open(os.devnull, "w")
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("nvc: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, SIGTERM, SIGHUP
+        print(f"nvc: interrupted{f' by {interrupt}' if isinstance(interrupt, Terminated) else ''}", file=sys.stderr)
+        return exit_code_of(interrupt)
     except NvcError as exc:
         print(f"nvc: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -432,8 +470,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"nvc: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", file=sys.stderr)
         return EXIT_RUNTIME
-
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

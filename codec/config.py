@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from nvc.datasets.limits import MAX_FPS, MAX_FPS_TERM, MAX_FRAMES, MAX_PIXELS, MAX_SIDE
 from nvc.models import ArchitectureConfig, HNeRVConfig, config_from_dict, config_to_dict, get_architecture
 
 from .defaults import GROUP_SIZE, KEY_INTERVAL, TILE
@@ -19,9 +20,6 @@ from .defaults import GROUP_SIZE, KEY_INTERVAL, TILE
 __all__ = ["CodecConfig", "EncoderInfo", "VideoHeader", "config_to_json", "config_from_json", "MAX_SIDE",
            "MAX_PIXELS", "MAX_FRAMES", "MAX_GROUP_SIZE", "MAX_CONFIG_BYTES"]
 
-MAX_SIDE = 8192
-MAX_PIXELS = 8192 * 4352  # 8K UHD-ish: bounds every per-frame allocation
-MAX_FRAMES = 1 << 20
 MAX_GROUP_SIZE = 600
 MAX_CONFIG_BYTES = 1 << 16
 _MAX_NESTING = 4
@@ -60,7 +58,7 @@ class EncoderInfo:
 
 @dataclass(frozen=True)
 class VideoHeader:
-    """The video's geometry and timing, checked against the documented limits."""
+    """The video's geometry and timing, checked against the documented limits (nvc.datasets.limits)."""
 
     width: int
     height: int
@@ -76,8 +74,8 @@ class VideoHeader:
             raise ValueError(f"frame size {self.width}x{self.height} above {MAX_PIXELS} pixels")
         if not 1 <= self.frame_count <= MAX_FRAMES:
             raise ValueError(f"frame count {self.frame_count} outside 1..{MAX_FRAMES}")
-        if self.fps <= 0 or self.fps > 1000:
-            raise ValueError(f"fps {self.fps} outside (0, 1000]")
+        if self.fps <= 0 or self.fps > MAX_FPS or max(self.fps.numerator, self.fps.denominator) > MAX_FPS_TERM:
+            raise ValueError(f"fps {self.fps} outside (0, {MAX_FPS}] or with a term above {MAX_FPS_TERM}")
         if self.colour_matrix not in ("bt709", "bt601"):
             raise ValueError(f"colour matrix {self.colour_matrix!r} is not bt709 or bt601")
 

@@ -10,9 +10,10 @@ reported PSNR is exactly what ``nvc decode`` will produce.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from functools import partial
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
@@ -20,13 +21,14 @@ import numpy as np
 import torch
 
 from nvc.datasets import VideoInfo
-from nvc.datasets.atomic import atomic_file
-from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group
+from nvc.datasets.atomic import output_file
+from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group, native_bfloat16
 
 from .version import __version__
 from .bitstream import BitstreamWriter, decode_cost_problem
 from .checkpoint import Checkpoint
-from .config import CodecConfig, EncoderInfo, VideoHeader, config_to_json
+from . import checks
+from .config import MAX_FRAMES, MAX_GROUP_SIZE, CodecConfig, EncoderInfo, VideoHeader, config_to_json
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
 from .device import resolve_device
 from .errors import InputError, UsageError
@@ -37,6 +39,10 @@ from .scenes import SCENE_CUT_DB, holds_scene_cut
 from .tensor_coding import RESIDUAL, decode_tensors, encode_tensors
 
 __all__ = ["EncodeOptions", "GroupStats", "EncodeReport", "encode_video"]
+
+
+MAX_SEED = (1 << 64) - 1
+"""Seeds are 64-bit, like torch's generator."""
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,19 @@ class EncodeOptions:
     """Expert overrides of the derived network and fitting settings (design experiments)."""
 
     def __post_init__(self) -> None:
+        low, high = QUALITY_RANGE
+        checked = dict(
+            preset=checks.text("preset", self.preset), quality=checks.integer("quality", self.quality, low, high),
+            group_size=checks.integer("group_size", self.group_size, 1, MAX_GROUP_SIZE),
+            key_interval=checks.integer("key_interval", self.key_interval, 1, MAX_FRAMES),
+            scene_cut_db=checks.real("scene-cut threshold (dB)", self.scene_cut_db, 0, 100),
+            seed=checks.integer("seed", self.seed, 0, MAX_SEED), device=checks.text("device", self.device),
+            tile=checks.integer("tile", self.tile, 1),
+            logdir=checks.optional_path("logdir", self.logdir), resume=checks.flag("resume", self.resume))
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
         if self.preset not in PRESETS:
             raise UsageError(f"unknown preset {self.preset!r} (choose {', '.join(PRESETS)})")
-        low, high = QUALITY_RANGE
-        if not low <= self.quality <= high:
-            raise UsageError(f"quality {self.quality} outside {low}..{high}")
-        if not 0 <= self.scene_cut_db <= 100:
-            raise UsageError(f"scene-cut threshold {self.scene_cut_db} dB outside 0..100")
         resolve_device(self.device)
         if not isinstance(self.tuning, Tuning):
             raise UsageError(f"tuning must be an nvc.codec.rate.Tuning, got {type(self.tuning).__name__}")
@@ -140,75 +152,74 @@ def encode_video(
     if problem := decode_cost_problem(config, video.height, video.width):
         raise UsageError(f"the decoder would refuse this network for {video.width}x{video.height}: {problem}")
     encoder_info = EncoderInfo(options.preset, options.quality, rate_lambda(options.quality), options.seed, __version__)
-    checkpoint = _checkpoint(dest, config_to_json(config, encoder_info), options.resume)
-    logger = _TensorBoard(options.logdir) if options.logdir else None
     payloads: list[bytes] = []
     stats: list[GroupStats] = []
-    reference: dict[str, QuantizedTensor] | None = None
-    previous_frame: np.ndarray | None = None
-    first = 0
-    for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
-        key = index % config.key_interval == 0
-        scene_cut = not key and holds_scene_cut(group, previous_frame, options.scene_cut_db)
-        digest = hashlib.sha256(group.tobytes()).hexdigest()
-        saved = checkpoint.saved(index, digest)
-        if saved is not None:
-            payload, group_stats = saved.payload, GroupStats(**saved.stats)
-            shapes = expected_shapes(config, video.height, video.width, len(group))
-            symbols = decode_tensors(payload, 0, shapes, None if key else reference)
+    with _checkpoint(dest, byte_options(options, config, encoder_info), options.resume) as checkpoint:
+        logger = _TensorBoard(options.logdir) if options.logdir else None
+        reference: dict[str, QuantizedTensor] | None = None
+        previous_frame: np.ndarray | None = None
+        first = 0
+        for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
+            if first + len(group) > MAX_FRAMES:
+                raise InputError(f"the input holds more than {MAX_FRAMES} frames; select fewer")
+            key = index % config.key_interval == 0
+            scene_cut = not key and holds_scene_cut(group, previous_frame, options.scene_cut_db)
+            digest = hashlib.sha256(group.tobytes()).hexdigest()
+            saved = checkpoint.saved(index, digest)
+            if saved is not None:
+                payload, group_stats = saved.payload, GroupStats(**saved.stats)
+                shapes = expected_shapes(config, video.height, video.width, len(group))
+                symbols = decode_tensors(payload, 0, shapes, None if key else reference)
+            else:
+                payload, symbols, group_stats = _encode_group(group, index, first, key, scene_cut, config, video,
+                                                              options, reference, logger, on_progress)
+                checkpoint.save(index, digest, payload, group_stats)
+            if on_progress is not None:
+                on_progress(group_stats)
+            payloads.append(payload)
+            stats.append(group_stats)
+            reference, first, previous_frame = symbols, first + len(group), group[-1]
+        if first == 0:
+            raise InputError("the input holds no frames")
+
+        header = VideoHeader(video.width, video.height, video.fps, first, video.colour.matrix, video.colour.full_range)
+
+        def write(stream: BinaryIO) -> int:
+            writer = BitstreamWriter(stream, header, config, encoder_info)
+            for group_stats, payload in zip(stats, payloads):
+                writer.write_group(group_stats.index, group_stats.first_frame, group_stats.frame_count,
+                                   group_stats.key, payload)
+            return writer.finish()
+
+        if isinstance(dest, (str, Path)):
+            with output_file(Path(dest)) as target, open(target, "wb") as stream:
+                size = write(stream)
         else:
-            payload, symbols, group_stats = _encode_group(group, index, first, key, scene_cut, config, video,
-                                                          options, reference, logger, on_progress)
-            checkpoint.save(index, digest, payload, group_stats)
-        if on_progress is not None:
-            on_progress(group_stats)
-        payloads.append(payload)
-        stats.append(group_stats)
-        reference, first, previous_frame = symbols, first + len(group), group[-1]
-    if first == 0:
-        raise InputError("the input holds no frames")
-
-    header = VideoHeader(video.width, video.height, video.fps, first, video.colour.matrix, video.colour.full_range)
-
-    def write(stream: BinaryIO) -> int:
-        writer = BitstreamWriter(stream, header, config, encoder_info)
-        for group_stats, payload in zip(stats, payloads):
-            writer.write_group(group_stats.index, group_stats.first_frame, group_stats.frame_count, group_stats.key,
-                               payload)
-        return writer.finish()
-
-    if isinstance(dest, (str, Path)):
-        with atomic_file(Path(dest)) as temporary, open(temporary, "wb") as stream:
-            size = write(stream)
-    else:
-        size = write(dest)
-    checkpoint.remove()
+            size = write(dest)
     total = first * video.width * video.height * 3
     sq_error = sum(g.squared_error for g in stats)
     return EncodeReport(size, video.width, video.height, first, _psnr(sq_error / total),
                         time.perf_counter() - start, options.quality, stats)
 
 
-class _NoCheckpoint:
-    """What a stream destination keeps between groups: nothing (so it cannot resume)."""
-
-    def saved(self, index: int, digest: str) -> None:
-        return None
-
-    def save(self, *args: object) -> None:
-        pass
-
-    def remove(self) -> None:
-        pass
-
-
-def _checkpoint(dest: str | Path | BinaryIO, config: bytes, resume: bool) -> Checkpoint | _NoCheckpoint:
-    """The checkpoint beside a destination path; a stream has none."""
+def _checkpoint(dest: str | Path | BinaryIO, options: dict, resume: bool) -> Checkpoint:
+    """The checkpoint beside a destination path (locked); a stream keeps none, so cannot resume."""
     if isinstance(dest, (str, Path)):
-        return Checkpoint.start(Path(dest), config, resume)
+        return Checkpoint.start(Path(dest), options, resume)
     if resume:
         raise UsageError("resume needs a destination path (the checkpoint lives beside it), not a stream")
-    return _NoCheckpoint()
+    return Checkpoint.none(options)
+
+
+def byte_options(options: EncodeOptions, config: CodecConfig, encoder: EncoderInfo) -> dict:
+    """Everything the bytes of a file depend on (README, "Determinism"), as the checkpoint records it."""
+    stored = json.loads(config_to_json(config, encoder))
+    recorded = {**{key: value for key, value in stored.items() if key != "encoder"}, **stored["encoder"],
+                "scene_cut_db": options.scene_cut_db, "tuning": asdict(options.tuning), "device": options.device,
+                "threads": torch.get_num_threads(), "torch": torch.__version__,
+                "cpu": torch.backends.cpu.get_cpu_capability(),
+                "bf16": native_bfloat16(torch.device(options.device))}
+    return json.loads(json.dumps(recorded))  # as the manifest reads back: tuples become lists
 
 
 def _encode_group(
@@ -226,7 +237,7 @@ def _encode_group(
 ) -> tuple[bytes, dict[str, QuantizedTensor], GroupStats]:
     """Fit, code and score one group."""
     count = len(group)
-    torch.manual_seed(options.seed * 1_000_003 + index)
+    torch.manual_seed((options.seed * 1_000_003 + index) % (1 << 64))  # torch takes 64 bits; small seeds unchanged
     target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
     from_scratch = key or scene_cut
     settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)

@@ -18,7 +18,7 @@ from .crop import centre_crop
 from .errors import VideoInputError
 from .pipe import StreamSource, open_stream, write_y4m_stream
 from .rawyuv import parse_yuv_name
-from .sink import write_video
+from .sink import check_writable, write_video
 from .source import open_video, read_clip
 from .synthetic import synthetic_clip
 from .uvg import HNERV_CROP, UVG_FRAMES, UvgSequence, find_uvg, uvg_filename
@@ -38,6 +38,7 @@ __all__ = [
     "VideoInputError",
     "VideoSource",
     "centre_crop",
+    "check_writable",
     "find_uvg",
     "open_stream",
     "open_video",

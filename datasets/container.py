@@ -7,12 +7,17 @@ same matrix and range. The matrix and range come from the stream's tags:
 BT.709 or unspecified -> BT.709, BT.470BG / SMPTE 170M -> BT.601, anything else
 (BT.2020, ...) is refused unless open_video is given colour=. The rate is the
 stream's average rate. Seeking decodes and drops the skipped frames, so it is
-exact but costs their decoding time.
+exact but costs their decoding time. A file that decodes to fewer frames than
+its header declares (a frame count, or a duration) is read as far as it goes,
+with a warning on the "nvc" logger that gives both counts.
 """
 
+import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from itertools import islice
 from pathlib import Path
 
@@ -22,8 +27,9 @@ from av.video.reformatter import ColorRange, Colorspace
 
 from .colour import ColourInfo, yuv420_to_rgb, yuv444_to_rgb
 from .errors import VideoInputError
+from .limits import as_fps, check_size
 from .request import ReadRequest
-from .video import VideoInfo, check_size
+from .video import VideoInfo
 
 _PLANAR_YUV = {
     "yuv420p": yuv420_to_rgb,
@@ -34,6 +40,7 @@ _PLANAR_YUV = {
 # AVColorSpace codes: 0 RGB, 1 BT.709, 2 unspecified, 5 BT.470BG, 6 SMPTE 170M.
 _MATRICES = {0: "bt709", 1: "bt709", 2: "bt709", 5: "bt601", 6: "bt601"}
 _SWS_MATRICES = {"bt709": Colorspace.ITU709, "bt601": Colorspace.ITU601}
+_LOG = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -99,18 +106,39 @@ class AvSource:
     info: VideoInfo
     seek: int
     max_frames: int | None
+    declared: int | None = None
+    """Frames the file's header declares (count, or duration x rate), when it says."""
 
     def __iter__(self) -> Iterator[np.ndarray]:
         stop = None if self.max_frames is None else self.seek + self.max_frames
+        decoded = self.seek
         with _reported(self.path), av.open(str(self.path)) as container:
             stream = _video_stream(container, self.path)
-            for index, frame in enumerate(islice(container.decode(stream), self.seek, stop), self.seek):
+            for decoded, frame in enumerate(islice(container.decode(stream), self.seek, stop), self.seek + 1):
                 if (frame.width, frame.height) != (self.info.width, self.info.height):
                     raise VideoInputError(
-                        f"{self.path}: frame {index} is {frame.width}x{frame.height}, "
+                        f"{self.path}: frame {decoded - 1} is {frame.width}x{frame.height}, "
                         f"the stream started at {self.info.width}x{self.info.height}"
                     )
                 yield _to_rgb(frame, self.info.colour)
+        if self.declared is not None and decoded < min(self.declared, stop or self.declared):
+            _LOG.warning("%s: the file declares %d frames but only %d decode (truncated or damaged?)",
+                         self.path, self.declared, decoded)
+
+
+def _declared_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                     fps: Fraction) -> int | None:
+    """The frame count the header claims: the stream's own, else its duration (or the file's, when the
+    stream is the only one) times the rate, rounded down so that timestamp slack never over-claims."""
+    if stream.frames:
+        return stream.frames
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = stream.duration * stream.time_base
+    elif container.duration is not None and len(container.streams) == 1:
+        seconds = Fraction(container.duration, av.time_base)
+    else:
+        return None
+    return math.floor(seconds * fps) or None
 
 
 def open_container(path: Path, request: ReadRequest) -> AvSource:
@@ -125,10 +153,12 @@ def open_container(path: Path, request: ReadRequest) -> AvSource:
         fps = request.fps or stream.average_rate or stream.guessed_rate
         if not fps:
             raise VideoInputError(f"{path}: stream has no frame rate; pass fps")
+        fps = as_fps(fps, path)
         frame_count = len(request.window(path, stream.frames)) if stream.frames else None
         colour = request.colour or _colour_of(first, path)
         info = VideoInfo(first.width, first.height, fps, frame_count, colour)
-    return AvSource(path, info, request.seek, request.max_frames)
+        declared = _declared_frames(container, stream, fps)
+    return AvSource(path, info, request.seek, request.max_frames, declared)
 
 
 def read_image(path: Path) -> np.ndarray:

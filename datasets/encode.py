@@ -5,11 +5,15 @@ qp 0; both decode to exactly the frames given. Lossy H.264 is CRF 12, yuv420p
 converted by nvc.datasets.colour for even sizes, yuv444p for odd ones (4:2:0
 H.264 needs even sides; 4:4:4 needs the High 4:4:4 profile, which fewer players
 decode). Streams are tagged with the VideoInfo's matrix and range (RGB ones as
-RGB) and matching primaries and transfer.
+RGB) and matching primaries and transfer. FFmpeg holds a rate in signed 32-bit terms; a rate
+whose terms are larger (valid in .nvc and .y4m) is written as the nearest one that fits, and a
+rate below one frame per 18 hours as that rate.
 """
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -26,6 +30,9 @@ _FROM_RGB = {"yuv420p": rgb_to_yuv420, "yuv444p": rgb_to_yuv444}
 _TAGS = {"bt709": 1, "bt601": 6}
 _RGB_COLORSPACE = 0
 _RANGE_MPEG, _RANGE_JPEG = 1, 2
+_MAX_RATIONAL_TERM = (1 << 31) - 1
+_MIN_RATE = Fraction(1, 65535)
+"""One frame per 18 hours: MP4's 32-bit durations overflow for slower rates (1/2^20 fps fails)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,15 @@ def _tag(context: av.video.codeccontext.VideoCodecContext, colour: ColourInfo, y
     context.color_range = _RANGE_MPEG if yuv and not colour.full_range else _RANGE_JPEG
 
 
+def ffmpeg_rate(fps: Fraction) -> Fraction:
+    """`fps`, or the nearest rate the muxers take: 32-bit AVRational terms, at least _MIN_RATE."""
+    if fps < _MIN_RATE:
+        return _MIN_RATE
+    if max(fps.numerator, fps.denominator) <= _MAX_RATIONAL_TERM:
+        return fps
+    return fps.limit_denominator(_MAX_RATIONAL_TERM // math.ceil(fps))
+
+
 def _yuv_frame(rgb: np.ndarray, pix_fmt: str, colour: ColourInfo) -> av.VideoFrame:
     """A planar YUV frame holding nvc's own conversion of `rgb`."""
     frame = av.VideoFrame(rgb.shape[1], rgb.shape[0], pix_fmt)
@@ -57,7 +73,7 @@ def _encode(path: Path, frames: Iterable[np.ndarray], info: VideoInfo, encoding:
     """Encode RGB frames into a new file at `path`."""
     yuv = encoding.pix_fmt in _FROM_RGB
     with av.open(str(path), "w", format=encoding.container) as output:
-        stream = output.add_stream(encoding.codec, rate=info.fps)
+        stream = output.add_stream(encoding.codec, rate=ffmpeg_rate(info.fps))
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, encoding.pix_fmt
         stream.options = dict(encoding.options)
         _tag(stream.codec_context, info.colour, yuv)

@@ -18,7 +18,8 @@ from .colour import ColourInfo
 from .errors import VideoInputError
 from .planar import read_yuv420_frames, yuv420_frame_bytes, yuv420_payloads
 from .request import ReadRequest
-from .video import DEFAULT_FPS, VideoInfo, check_size
+from .limits import as_fps, check_size
+from .video import DEFAULT_FPS, VideoInfo
 
 _TOKEN_START = r"(?:^|[_.\-])"
 _TOKEN_END = r"(?=$|[_.\-])"
@@ -78,7 +79,7 @@ def open_raw_yuv(path: Path, request: ReadRequest) -> RawYuvSource:
             f"yuv420p frames ({frame_bytes} bytes each)"
         )
     window = request.window(path, file_bytes // frame_bytes)
-    fps = request.fps or named_fps or DEFAULT_FPS
+    fps = request.fps or (DEFAULT_FPS if named_fps is None else as_fps(named_fps, path))
     info = VideoInfo(width, height, fps, len(window), request.colour or ColourInfo())
     return RawYuvSource(path, info, range(window.start * frame_bytes, window.stop * frame_bytes, frame_bytes))
 

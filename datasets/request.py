@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .colour import ColourInfo
 from .errors import VideoInputError
-from .video import as_fps, check_size
+from .limits import as_fps, check_frame_count, check_size
 
 
 @dataclass(frozen=True)
@@ -57,4 +57,5 @@ class ReadRequest:
         if self.seek >= available:
             raise VideoInputError(f"{path}: seek to frame {self.seek} but the file has {available} frames")
         stop = available if self.max_frames is None else min(available, self.seek + self.max_frames)
+        check_frame_count(stop - self.seek, path)
         return range(self.seek, stop)

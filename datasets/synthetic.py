@@ -7,7 +7,7 @@ README demo behave as they would on video, with no download and no file.
 import numpy as np
 
 from .errors import VideoInputError
-from .video import check_size
+from .limits import check_size
 
 ZOOM = 0.15
 """The view narrows by this fraction from the first frame to the last."""

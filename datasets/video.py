@@ -3,7 +3,6 @@
 Frames are numpy uint8 RGB arrays of shape H x W x 3; a clip is T x H x W x 3.
 """
 
-import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -13,28 +12,12 @@ import numpy as np
 
 from .colour import ColourInfo
 from .errors import VideoInputError
+from .limits import MAX_SIDE, MIN_SIDE, as_fps, check_frame_count, check_size
 
-MAX_SIDE = 8192
-"""Largest width or height accepted, checked before any frame is allocated."""
-MIN_SIDE = 1
-"""Smallest width or height accepted."""
+__all__ = ["DEFAULT_FPS", "MAX_SIDE", "MIN_SIDE", "VideoInfo", "VideoSource", "as_fps", "check_size"]
+
 DEFAULT_FPS = Fraction(30)
 """Frame rate assumed for inputs that carry none (a .yuv name without 'NNfps', a PNG folder)."""
-
-
-def check_size(width: int, height: int, where: object) -> None:
-    """Refuse sizes outside [MIN_SIDE, MAX_SIDE] before anything that size is allocated."""
-    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
-        raise VideoInputError(
-            f"{where}: frame size {width}x{height} is outside the supported {MIN_SIDE}..{MAX_SIDE} per side"
-        )
-
-
-def as_fps(value: object, where: object) -> Fraction:
-    """A positive exact frame rate; floats are refused because 29.97 is not 30000/1001."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Rational) or value <= 0:
-        raise VideoInputError(f"{where}: frame rate must be a positive int or Fraction, got {value!r}")
-    return Fraction(value)
 
 
 @dataclass(frozen=True)
@@ -56,6 +39,8 @@ class VideoInfo:
         object.__setattr__(self, "fps", as_fps(self.fps, "VideoInfo"))
         if self.frame_count is not None and self.frame_count < 1:
             raise VideoInputError(f"VideoInfo: frame_count must be None or >= 1, got {self.frame_count}")
+        if self.frame_count is not None:
+            check_frame_count(self.frame_count, "VideoInfo")
 
 
 @runtime_checkable

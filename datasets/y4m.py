@@ -21,7 +21,8 @@ from .colour import ColourInfo
 from .errors import VideoInputError
 from .planar import read_yuv420_frames, yuv420_frame_bytes, yuv420_payloads
 from .request import ReadRequest
-from .video import VideoInfo, check_size
+from .limits import as_fps, check_size
+from .video import VideoInfo
 
 MAGIC = b"YUV4MPEG2"
 FRAME = b"FRAME"
@@ -119,6 +120,7 @@ def open_y4m(path: Path, request: ReadRequest) -> Y4mSource:
         fps = request.fps or fps
         if fps is None:
             raise VideoInputError(f"{path}: y4m header has no frame rate F; pass fps")
+        fps = as_fps(fps, path)
         limit = None if request.max_frames is None else request.seek + request.max_frames
         offsets = _payload_offsets(data, first, yuv420_frame_bytes(width, height), limit, path)
     finally:

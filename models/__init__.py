@@ -3,7 +3,8 @@
 Knows tensors, nothing of files: the codec hands it frames and gets integer symbols back.
 """
 
-from .fit import FitEvent, FitResult, FitSettings, QuantizedTensor, best_start, fit_group, load_symbols, psnr_from_mse
+from .fit import (FitEvent, FitResult, FitSettings, QuantizedTensor, best_start, fit_group, load_symbols,
+                  native_bfloat16, psnr_from_mse)
 from .hnerv import HNeRV, HNeRVConfig
 from .quant import MAX_SYMBOL
 from .registry import ARCHITECTURES, ArchitectureConfig, config_from_dict, config_to_dict, get_architecture
@@ -24,5 +25,6 @@ __all__ = [
     "fit_group",
     "get_architecture",
     "load_symbols",
+    "native_bfloat16",
     "psnr_from_mse",
 ]

@@ -1,5 +1,21 @@
-"""``python -m nvc``: the same as the ``nvc`` command."""
+"""``python -m nvc`` and the ``nvc`` command.
 
-from nvc.codec.cli import run
+The CLI's imports (torch above all) take seconds; a Ctrl-C during them ends the command like one
+later on: exit 130 (128 + SIGINT, the CLI's EXIT_INTERRUPTED), one line, no traceback.
+"""
 
-run()
+import signal
+import sys
+
+
+def run() -> None:
+    try:
+        from nvc.codec.cli import main
+    except KeyboardInterrupt:
+        print("nvc: interrupted", file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -77,8 +77,11 @@ def inputs(tmp_path_factory) -> Path:
     write_video(folder / "one-frame.y4m", clip[:1], VideoInfo(16, 8, Fraction(25)))
     write_video(folder / "tiny-1x1.y4m", synthetic_clip(1, 1, 2, seed=1), VideoInfo(1, 1, Fraction(25)))
     write_video(folder / "odd-17x9.y4m", synthetic_clip(17, 9, 2, seed=1), VideoInfo(17, 9, Fraction(25)))
-    (folder / "huge.yuv").write_bytes(bytes(9000 * 10 * 3 // 2))
+    (folder / "huge_9000x10.yuv").write_bytes(bytes(9000 * 10 * 3 // 2))  # --input-res 9000x10 is a usage error
     _y4m(folder / "huge.y4m", b"YUV4MPEG2 W9000 H10 F25:1", 0, 0)
+    _y4m(folder / "2000fps.y4m", b"YUV4MPEG2 W16 H8 F2000:1", 1, 16 * 8 * 3 // 2)
+    _y4m(folder / "long-fps.y4m", b"YUV4MPEG2 W16 H8 F1234567891:10000000000", 1, 16 * 8 * 3 // 2)
+    (folder / "clip_16x8_0fps.yuv").write_bytes(bytes(16 * 8 * 3 // 2))
     _y4m(folder / "10bit.y4m", b"YUV4MPEG2 W16 H8 F25:1 C420p10", 1, 16 * 8 * 3)
     _y4m(folder / "444.y4m", b"YUV4MPEG2 W16 H8 F25:1 C444", 1, 16 * 8 * 3)
     _y4m(folder / "gray.y4m", b"YUV4MPEG2 W16 H8 F25:1 Cmono", 1, 16 * 8)
@@ -104,13 +107,19 @@ def _encode(source: Path, out: Path, capsys, *extra: str) -> tuple[int, str]:
     ("empty-folder", [], "empty-folder"),
     ("audio-only.mka", [], "no video stream"),
     ("missing.mp4", [], "missing.mp4"),
-    ("huge.yuv", ["--input-res", "9000x10"], "9000x10"),
+    ("huge_9000x10.yuv", [], "9000x10"),
     ("huge.y4m", [], "9000x10"),
     ("10bit.y4m", [], "C420p10"),
     ("444.y4m", [], "C444"),
     ("gray.y4m", [], "Cmono"),
+    ("2000fps.y4m", [], "frame rate 2000 is above the supported 1000"),
+    ("long-fps.y4m", [], "numerator or denominator above"),
+    ("clip_16x8_0fps.yuv", [], "frame rate must be a positive"),
+    ("one-frame.y4m", ["-f", "2"], "2 frames asked for, the input has only 1 from frame 0 on"),
+    ("odd-17x9.y4m", ["--seek", "1", "-f", "2"], "2 frames asked for, the input has only 1 from frame 1 on"),
 ])
-def test_refused_with_one_line_and_exit_code_3(inputs, tmp_path, capsys, name, extra, needle):
+def test_refused_with_one_line_and_exit_code_3(inputs, tmp_path, capsys, monkeypatch, name, extra, needle):
+    monkeypatch.setattr("nvc.codec.encoder._encode_group", lambda *a, **k: pytest.fail("refused only after fitting"))
     code, err = _encode(inputs / name, tmp_path / "out.nvc", capsys, *extra)
     assert code == 3, err
     assert err.startswith("nvc: error: ") and "\n" not in err and "Traceback" not in err, err
@@ -148,3 +157,22 @@ def test_damaged_mp4_is_encoded_or_refused_cleanly(inputs, tmp_path, capsys):
     else:
         assert code == 3 and err.startswith("nvc: error: ") and "\n" not in err, err
         assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_container_warns_with_both_counts(tmp_path, capsys):
+    """Matroska keeps the duration in its header: cut the tail off and fewer frames decode than it says."""
+    whole = tmp_path / "whole.mkv"
+    _write_av(whole, synthetic_clip(16, 8, 8, seed=3), "yuv420p")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    decoded = len(nvc.datasets.read_clip(cut)[0])
+    assert 1 <= decoded < 8
+    code, err = _encode(cut, tmp_path / "out.nvc", capsys, "--group-size", "8")
+    assert code == 0 and f"nvc: warning: {cut}: the file declares 8 frames but only {decoded} decode" in err, err
+    assert len(nvc.open(tmp_path / "out.nvc")) == decoded
+    code, err = _encode(whole, tmp_path / "whole.nvc", capsys, "--group-size", "8", "-f", "1")
+    # stopping early on purpose is no truncation (main's larger-than-raw warning may still fire at 16x8)
+    assert code == 0 and "declares" not in err, err
+    code, err = _encode(cut, tmp_path / "quiet.nvc", capsys, "--group-size", "8", "--quiet")
+    assert code == 0 and err == ""

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import stat
 import subprocess
 import sys
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -241,3 +245,154 @@ def test_main_leaves_torch_threads_as_it_found_them(sample, tmp_path):
     before = torch.get_num_threads()
     assert main(["decode", str(encoded), str(tmp_path / "d.y4m"), "--threads", str(before + 1), "--quiet"]) == 0
     assert torch.get_num_threads() == before
+
+
+@pytest.fixture
+def no_fitting(monkeypatch):
+    """Fails the test if an encode gets as far as fitting a group."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("fitting started before the outputs were checked")
+
+    monkeypatch.setattr("nvc.codec.encoder._encode_group", refuse)
+
+
+def test_every_output_follows_the_overwrite_and_input_rules(sample, tmp_path, capsys, no_fitting):
+    _, source, encoded = sample
+    before = source.read_bytes(), encoded.read_bytes()
+    new = str(tmp_path / "new.nvc")
+    cases = [
+        (["encode", str(source), new, *FAST, "--recon", str(source)], "exists"),  # the issue's data loss
+        (["encode", str(source), new, *FAST, "--stats", str(encoded)], "exists"),
+        (["encode", str(source), new, *FAST, "--recon", str(source), "-y"], "is the input"),
+        (["encode", str(source), str(source), *FAST, "-y"], "is the input"),
+        (["encode", str(source), new, *FAST, "--stats", new, "-y"], "same file"),
+        (["encode", str(source), new, *FAST, "--stats", str(tmp_path / "s.json"), "--recon",
+          str(tmp_path / "s.json")], "same file"),
+        (["decode", str(encoded), str(encoded), "-y"], "is the input"),
+    ]
+    for args, needle in cases:
+        assert main(args) == 2, args
+        assert needle in capsys.readouterr().err, args
+    assert (source.read_bytes(), encoded.read_bytes()) == before
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_outputs_fail_before_fitting_and_leave_nothing(sample, tmp_path, capsys, no_fitting):
+    _, source, _ = sample
+    (tmp_path / "file").write_text("x")
+    out = str(tmp_path / "o.nvc")
+    cases = [
+        ["--recon", str(tmp_path / "r.gif")],
+        ["--recon", str(tmp_path / "file" / "r.y4m")],
+        ["--stats", str(tmp_path / "missing" / "s.json")],
+        ["--logdir", str(tmp_path / "file")],
+        ["--logdir", str(tmp_path / "file" / "logs")],
+    ]
+    for extra in cases:
+        assert main(["encode", str(source), out, *FAST, *extra]) == 3, extra
+        err = capsys.readouterr().err
+        assert err.startswith("nvc: error: ") and err.count("\n") == 1, err
+    (tmp_path / ".o.nvc.partial").write_text("in the way")
+    assert main(["encode", str(source), out, *FAST]) == 3
+    assert "checkpoint" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".o.nvc.partial", "file"]
+
+
+def test_missing_output_folder_is_created_by_neither_command(sample, tmp_path, capsys, no_fitting):
+    _, source, encoded = sample
+    for args in (["encode", str(source), str(tmp_path / "new" / "o.nvc"), *FAST],
+                 ["decode", str(encoded), str(tmp_path / "new" / "o.y4m")],
+                 ["decode", str(encoded), str(tmp_path / "new" / "frames")]):
+        assert main(args) == 3, args
+        assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def _through_fifo(fifo, args: list[str]) -> tuple[int, bytes]:
+    """Run the CLI writing into a new named pipe at ``fifo``; the exit code and what a reader got."""
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code = main(args)
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe, never renamed over
+    return code, received[0]
+
+
+def test_fifo_output_is_written_in_place_and_a_socket_refused(sample, tmp_path, capsys):
+    _, _, encoded = sample
+    fifo = tmp_path / "pipe.y4m"
+    code, data = _through_fifo(fifo, ["decode", str(encoded), str(fifo), "-y", "--quiet"])
+    assert code == 0
+    (tmp_path / "copy.y4m").write_bytes(data)
+    assert len(read_clip(tmp_path / "copy.y4m")[0]) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.y4m", "pipe.y4m"]  # no temporary files
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock.y4m"))
+        assert main(["decode", str(encoded), str(tmp_path / "sock.y4m"), "-y"]) == 3
+        assert "not a regular file" in capsys.readouterr().err
+
+
+def test_encode_to_a_fifo_streams_the_file(sample, tmp_path):
+    _, source, encoded = sample
+    fifo = tmp_path / "out.nvc"
+    code, data = _through_fifo(fifo, ["encode", str(source), str(fifo), *FAST, "-y", "--quiet"])
+    assert code == 0 and data == encoded.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.nvc"]  # no checkpoint, no lock, no temporary
+    assert main(["encode", str(source), str(fifo), *FAST, "-y", "--resume"]) == 2
+    assert main(["encode", str(source), str(fifo), *FAST, "-y", "--recon", str(tmp_path / "r.mkv")]) == 2
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["decode", "{nvc}", "o.y4m", "--frames", "2:1"], "0 <= A < B"),
+    (["decode", "{nvc}", "o.y4m", "--frames=-1:2"], "0 <= A < B"),
+    (["decode", "{nvc}", "o.y4m", "--frames", "1:9"], "outside the file's 0:3"),
+    (["decode", "{nvc}", "o.y4m", "--frames", "5:"], "outside the file's 0:3"),
+    (["encode", "{y4m}", "o.nvc", "--input-res", "0x0"], "0x0"),
+    (["encode", "{y4m}", "o.nvc", "--fps", "0"], "positive"),
+    (["encode", "{y4m}", "o.nvc", "--fps", "2000"], "above the supported 1000"),
+    (["encode", "{y4m}", "o.nvc", "--fps", "0.1234567891"], "N/D"),
+])
+def test_bad_option_values_are_usage_errors(sample, tmp_path, monkeypatch, capsys, no_fitting, args, needle):
+    _, source, encoded = sample
+    monkeypatch.chdir(tmp_path)
+    assert main([a.format(nvc=encoded, y4m=source) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stats_json_is_strict_json(tmp_path):
+    from nvc.codec.cli import _write_json
+
+    _write_json(str(tmp_path / "s.json"), {"psnr_rgb": float("inf"), "groups": [
+        {"psnr": np.float64("inf"), "saved": np.float32(1.5), "bytes": 3, "key": True}]})
+    doc = json.loads((tmp_path / "s.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert doc == {"psnr_rgb": None, "groups": [{"psnr": None, "saved": 1.5, "bytes": 3, "key": True}]}
+
+
+def test_dot_and_long_output_names(sample, tmp_path, monkeypatch, capsys):
+    _, source, encoded = sample
+    monkeypatch.chdir(tmp_path)
+    assert main(["encode", str(source), ".", *FAST]) == 2  # exists
+    assert main(["encode", str(source), ".", *FAST, "-y"]) == 3  # a folder
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["decode", str(encoded), ".", "-y", "--quiet"]) == 0  # PNG frames into the current folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"frame_{i:06d}.png" for i in range(3)]
+    long_nvc, long_y4m = "n" * 246 + ".nvc", "d" * 246 + ".y4m"  # 250 characters, near NAME_MAX
+    assert main(["encode", str(source), long_nvc, *FAST, "--quiet"]) == 0
+    assert main(["decode", long_nvc, long_y4m, "--quiet"]) == 0
+    assert nvc.open(long_nvc).info.frames == 3 and len(read_clip(long_y4m)[0]) == 3
+    assert len(list(tmp_path.iterdir())) == 5  # nothing hidden left behind
+
+
+def test_fps_terms_beyond_32_bits_decode_to_every_format(tmp_path):
+    fps = Fraction(2**32 - 1, 2**32 - 2)  # valid in the header; FFmpeg's rationals hold 31 bits
+    nvc.encode(synthetic_clip(16, 8, 2, seed=2), tmp_path / "o.nvc", fps=fps, preset="ultrafast", group_size=2,
+               progress=False, tile=16)
+    assert nvc.open(tmp_path / "o.nvc").info.fps == fps
+    for name in ("o.mkv", "o.mp4", "o.y4m"):
+        assert main(["decode", str(tmp_path / "o.nvc"), str(tmp_path / name), "--quiet"]) == 0
+        assert abs(read_clip(tmp_path / name)[1].fps - fps) < Fraction(1, 1000)
+    assert read_clip(tmp_path / "o.y4m")[1].fps == fps

@@ -204,3 +204,69 @@ def test_bpp_target_picks_a_quality_under_the_target(tiny_clip, tmp_path):
     free = nvc.encode(tiny_clip, tmp_path / "f.nvc", fps=25, quality=report.quality, **TINY)
     assert report.bytes == free.bytes  # the search only chooses the quality
     assert report.quality > 28  # half the default quality's rate needs a coarser quality
+
+
+@pytest.mark.parametrize("options", [
+    dict(quality=28.5), dict(quality=True), dict(group_size=2.0), dict(group_size=True), dict(key_interval="2"),
+    dict(seed=2**64), dict(seed=-1), dict(scene_cut_db=float("nan")), dict(progress=1), dict(preset=None),
+    dict(tile=16.0), dict(logdir=3), dict(colour="bt709"), dict(fps=29.97), dict(fps=0), dict(fps=True),
+    dict(frames=2.0), dict(frames=0), dict(seek=-1), dict(seek="1"), dict(input_res=(0, 0)), dict(bpp="0.1"),
+    dict(bpp=True), dict(kbps=float("inf")), dict(no_such_option=1),
+])
+def test_bad_api_options_raise_usage_error_before_any_fit(tiny_clip, tmp_path, monkeypatch, options):
+    monkeypatch.setattr("nvc.codec.encoder._encode_group", lambda *a, **k: pytest.fail("fitted"))
+    with pytest.raises(nvc.UsageError):
+        nvc.encode(tiny_clip[:2], tmp_path / "o.nvc", **{**TINY, **options})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_integers_and_64_bit_seeds_make_files_that_open(tiny_clip, tmp_path):
+    options = {**TINY, "group_size": np.int64(2), "quality": np.int32(30), "key_interval": np.uint8(2),
+               "seed": 2**64 - 1, "scene_cut_db": np.float32(0)}
+    nvc.encode(tiny_clip[:2], tmp_path / "o.nvc", fps=np.int64(25), frames=np.int16(2), **options)
+    with nvc.open(tmp_path / "o.nvc") as video:
+        assert (video.info.config.group_size, video.info.encoder.seed, video.info.fps) == (2, 2**64 - 1, 25)
+
+
+@pytest.mark.parametrize("call", [
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), tmp / "o.nvc", fps=2000, **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 9000, 1, 3), np.uint8), tmp / "o.nvc", **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.float32), tmp / "o.nvc", **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), tmp / "o.nvc", frames=3, **TINY),
+    lambda tmp: nvc.encode(42, tmp / "o.nvc", **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), tmp / "missing" / "o.nvc", **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), tmp, **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), 3, **TINY),
+    lambda tmp: nvc.encode(np.zeros((2, 8, 8, 3), np.uint8), None, **TINY),
+])
+def test_every_api_error_for_bad_input_is_an_nvc_error(tmp_path, call):
+    with pytest.raises(nvc.NvcError):
+        call(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_encode_refuses_to_overwrite_its_own_source(tmp_path):
+    source = tmp_path / "in.y4m"
+    nvc.datasets.write_video(source, np.zeros((2, 8, 8, 3), np.uint8), nvc.datasets.VideoInfo(8, 8, 25))
+    before = source.read_bytes()
+    with pytest.raises(nvc.UsageError, match="is the input"):
+        nvc.encode(source, source, **TINY)
+    assert source.read_bytes() == before
+
+
+def test_every_api_error_for_a_bad_decode_request_is_an_nvc_error(tiny_encoded):
+    path, _ = tiny_encoded
+    with nvc.open(path) as video:
+        for index in (1.5, "a", None):
+            with pytest.raises(nvc.UsageError):
+                video[index]
+        for index in (len(video), -len(video) - 1):
+            with pytest.raises(IndexError) as raised:  # the sequence protocol's error, and an nvc error
+                video[index]
+            assert isinstance(raised.value, nvc.NvcError)
+        assert np.array_equal(video[np.int64(-1)], video[len(video) - 1])
+    for frames in ((0.5, 2), "0:2", range(0, 4, 2), (0, 1, 2)):
+        with pytest.raises(nvc.UsageError):
+            nvc.decode(path, frames=frames)
+    with pytest.raises(nvc.UsageError):
+        nvc.open(123)

@@ -413,3 +413,37 @@ def test_small_uvg_sequence_with_crop(tmp_path: Path) -> None:
     assert np.array_equal(cropped, full[:2, 2:10])
     with pytest.raises(VideoInputError, match="crop"):
         centre_crop(sequence.open(), 32, 8)
+
+
+def test_hidden_siblings_of_long_names_are_no_longer_than_the_name(tmp_path):
+    from nvc.datasets.atomic import sibling
+
+    short = sibling(tmp_path / "clip.nvc", "partial")
+    assert short == tmp_path / ".clip.nvc.partial"
+    first, second = (tmp_path / ("x" * 240 + tail) for tail in ("a.nvc", "b.nvc"))
+    for tag in ("partial", "lock", "0123456789abcdef.tmp"):
+        names = {sibling(first, tag).name, sibling(second, tag).name}
+        assert len(names) == 2 and all(len(n) <= len(first.name) and n.startswith(".") for n in names)
+    assert sibling(Path("."), "partial").parent == Path.cwd().parent  # "." names the current folder
+
+
+def test_rates_ffmpeg_cannot_hold_are_written_as_the_nearest_it_can():
+    from nvc.datasets.encode import ffmpeg_rate
+
+    assert ffmpeg_rate(Fraction(30000, 1001)) == Fraction(30000, 1001)
+    for fps in (Fraction(2**32 - 1, 2**32 - 2), Fraction(999 * 2**31 + 1, 2**31 + 3), Fraction(1, 2**32 - 1)):
+        rate = ffmpeg_rate(fps)
+        assert max(rate.numerator, rate.denominator) < 2**31 and rate > 0
+    # the best rational with denominator <= d is within 1/d of fps, and d = (2^31 - 1) // ceil(fps) = 2^30 here
+    assert abs(ffmpeg_rate(Fraction(2**32 - 1, 2**32 - 2)) - Fraction(2**32 - 1, 2**32 - 2)) < Fraction(1, 2**20)
+
+
+@pytest.mark.parametrize("fps,needle", [
+    (Fraction(2001, 2), "above the supported 1000"), (Fraction(1, 2**32), "numerator or denominator"),
+    (0, "positive"), (29.97, "positive int or Fraction"),
+])
+def test_one_table_of_limits_refuses_rates_when_a_file_is_opened(tmp_path, fps, needle):
+    path = tmp_path / "clip_4x4.yuv"
+    path.write_bytes(bytes(24))
+    with pytest.raises(VideoInputError, match=needle):
+        open_video(path, fps=fps)
