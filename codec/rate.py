@@ -43,8 +43,8 @@ PRESETS = {
     "medium": Preset(key_iterations=2000, inter_iterations=900),
     "slow": Preset(key_iterations=5000, inter_iterations=2400),
 }
-"""Iterations per group.  Doubled (but ultrafast) when fitting moved to bfloat16, which halves the
-time per iteration: on bikes frames 0-29 at 176x144, medium, 2000 key iterations against 1000 gave
+"""Iterations per group.  Doubled (but ultrafast) when fitting moved to bfloat16, which makes an
+iteration 1.5x faster at 640x272 on a bf16 CPU, so medium takes about 1.3x its former time: on bikes frames 0-29 at 176x144, medium, 2000 key iterations against 1000 gave
 BD-rate -52.5 % and BD-PSNR +2.30 dB (q22/28/34, docs/design-notes.md); convergence, not the
 quantizer, limits the fit at these budgets."""
 

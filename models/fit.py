@@ -74,8 +74,8 @@ class FitSettings:
     precision: str = "auto"
     """Of the training forward pass: "float32", "bfloat16" (autocast), or "auto": bfloat16 where
     the device computes it natively (CUDA, CPUs with AVX512-BF16 or AMX), else float32.  Measured
-    on bikes at 176x144, medium: the same bytes and PSNR within 0.15 dB at about half the time
-    per iteration.  Evaluations, the best-state choice and the decoder always compute in float32."""
+    on bikes at 176x144, medium: the same bytes and PSNR within 0.15 dB; 1.5x the iterations per
+    second at 640x272 with 2 threads (tools.fit_bench, docs/benchmarks.md).  Evaluations, the best-state choice and the decoder always compute in float32."""
     relaxed_fraction: float = 0.0
     """Share of the iterations whose distortion sees weights plus uniform quantization noise instead
     of exactly rounded weights (C3, Cool-chic, NVRC); the rest, and every evaluation, round exactly."""
