@@ -18,7 +18,6 @@ the others are coded intra.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, replace
@@ -34,7 +33,7 @@ __all__ = ["FitSettings", "FitEvent", "FitResult", "QuantizedTensor", "best_star
            "native_bfloat16", "psnr_from_mse"]
 
 PER_FRAME_PARAMETERS = ("embeddings",)
-_AUTOCAST = {"float32": None, "bfloat16": torch.bfloat16, "auto": None}
+_PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,8 @@ class FitSettings:
     """Of the training forward pass: "float32", "bfloat16" (autocast), or "auto": bfloat16 where
     the device computes it natively (CUDA, CPUs with AVX512-BF16 or AMX), else float32.  Measured
     on bikes at 176x144, medium: the same bytes and PSNR within 0.15 dB; 1.5x the iterations per
-    second at 640x272 with 2 threads (tools.fit_bench, docs/benchmarks.md).  Evaluations, the best-state choice and the decoder always compute in float32."""
+    second at 640x272 with 2 threads (tools.fit_bench, docs/benchmarks.md).  Evaluations, the
+    best-state choice and the decoder always compute in float32."""
     relaxed_fraction: float = 0.0
     """Share of the iterations whose distortion sees weights plus uniform quantization noise instead
     of exactly rounded weights (C3, Cool-chic, NVRC); the rest, and every evaluation, round exactly."""
@@ -83,8 +83,8 @@ class FitSettings:
     def __post_init__(self) -> None:
         if self.starts < 1 or self.start_iterations < 1:
             raise ValueError("starts and start_iterations must be at least 1")
-        if self.precision not in _AUTOCAST:
-            raise ValueError(f"precision must be one of {sorted(_AUTOCAST)}, got {self.precision!r}")
+        if self.precision not in _PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}")
         if self.rate_every < 1:
             raise ValueError("rate_every must be at least 1")
         if not 0.0 <= self.relaxed_fraction <= 1.0 - self.final_fraction:
@@ -163,6 +163,7 @@ def fit_group(
     best_cost, best_state, best_psnr, stale, done = math.inf, None, 0.0, 0, 0
 
     relaxed_until = int(total * settings.relaxed_fraction)
+    bfloat16 = _trains_in_bfloat16(frames.device, settings.precision)
 
     def quantized_params() -> dict[str, torch.Tensor]:
         return {name: quantizers[name].fake_quantize(p) for name, p in params.items()}
@@ -184,7 +185,7 @@ def fit_group(
         cursor += settings.batch_frames
 
         weights = relaxed_params() if iteration < relaxed_until else quantized_params()
-        with _autocast(frames.device, settings.precision):
+        with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=bfloat16):
             out = functional_call(model, weights, (batch,))
         mse = torch.mean((out.float() - frames[batch]) ** 2)
         loss = mse
@@ -214,11 +215,9 @@ def fit_group(
     return FitResult(best_state, best_psnr, done, time.perf_counter() - start, best_cost)
 
 
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision == "auto":
-        precision = "bfloat16" if native_bfloat16(device) else "float32"
-    dtype = _AUTOCAST[precision]
-    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+def _trains_in_bfloat16(device: torch.device, precision: str) -> bool:
+    """Whether the training forward pass autocasts to bfloat16 (decided once per fit, not per step)."""
+    return precision == "bfloat16" or (precision == "auto" and native_bfloat16(device))
 
 
 def native_bfloat16(device: torch.device) -> bool:
