@@ -28,10 +28,11 @@ from .bitstream import Bitstream, GroupRef
 from .config import CodecConfig, EncoderInfo, VideoHeader
 from .decoder import Decoder
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, TILE
-from .encoder import EncodeOptions, EncodeReport, encode_video
+from .distributed import DEFAULT_RANK_TIMEOUT, Job, current_job
+from .encoder import EncodeOptions, EncodeReport, Session, encode_video
 from .errors import InputError, UsageError
 from .outputs import Output, check_outputs
-from .progress import DecodeProgress, OnProgress, ProgressEvent, progress_bars
+from .progress import DecodeProgress, OnProgress, ProgressEvent, job_only, progress_bars
 from .rate import DEFAULT_QUALITY, Tuning
 from .ratecontrol import search_quality, target_bpp
 from .render import expected_shapes
@@ -63,6 +64,8 @@ def encode(
     logdir: str | None = None,
     resume: bool = False,
     tuning: Tuning = Tuning(),
+    distributed: bool = False,
+    rank_timeout: float = DEFAULT_RANK_TIMEOUT,
     progress: bool = False,
     on_progress: OnProgress | None = None,
     log: Callable[[str], None] | None = None,
@@ -91,7 +94,12 @@ def encode(
         logdir: write TensorBoard logs there; resume: continue an interrupted encode of ``dest``.
         tuning: expert overrides of the derived network and fitting settings (design experiments,
             ``tools.ab``); see :class:`~nvc.codec.rate.Tuning`.
-        progress: draw tqdm bars on stderr (off: the library prints nothing).
+        distributed: share the encode among the processes of the torchrun job this one belongs to
+            (each fits whole segments, rank 0 writes the file; every rank must call with the same
+            source and options); rank_timeout: seconds a rank may stop responding before the job
+            gives it up.  See docs/scaling.md.
+        progress: draw tqdm bars on stderr (off: the library prints nothing; in a distributed
+            encode, rank 0 draws one bar for the whole job).
         on_progress: receives a :class:`~nvc.codec.progress.FitProgress` per evaluation of a
             fit and each group's :class:`GroupStats` once it is coded.
         log: receives one-line messages of the rate search.
@@ -103,13 +111,15 @@ def encode(
         UsageError: an option outside its range; TypeError names a misspelled option.
     """
     options = EncodeOptions(preset=preset, quality=quality, group_size=group_size, key_interval=key_interval,
-                            scene_cut_db=scene_cut_db, seed=seed, device=device, tile=tile, logdir=logdir,
-                            resume=resume, tuning=tuning)
+                            scene_cut_db=scene_cut_db, seed=seed, device=device, tile=tile, tuning=tuning)
+    rank_timeout = checks.real("rank_timeout", rank_timeout, 0, math.inf)
+    job = current_job(rank_timeout) if checks.flag("distributed", distributed) else Job()
     if dest is not None and not _is_binary_writer(dest):
         dest = checks.path("dest", dest)
         check_outputs([source], [Output("output", dest)], overwrite=True)  # a stream or bytes has no path to check
     bpp, kbps = (None if v is None else checks.real(name, v, 0, math.inf) for name, v in (("bpp", bpp), ("kbps", kbps)))
-    report_progress = _combined(progress_bars() if checks.flag("progress", progress) else None, on_progress)
+    bars = progress_bars() if checks.flag("progress", progress) else None
+    report_progress = _combined(job_only(bars) if job.distributed else bars, on_progress)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)
     target = target_bpp(bpp, kbps, info.width, info.height, info.fps)
@@ -117,12 +127,21 @@ def encode(
         clip = np.stack(list(frame_iter))
         options = replace(options, quality=search_quality(clip, info, target, options, log or (lambda _: None)))
         frame_iter = iter(clip)
+    session = Session(logdir=logdir, resume=resume, on_progress=report_progress, job=job, label=_label(source))
     if dest is not None:
-        return encode_video(frame_iter, info, dest, options, report_progress)
+        return encode_video(frame_iter, info, dest, options, session)
     buffer = io.BytesIO()
-    report = encode_video(frame_iter, info, buffer, options, report_progress)
-    report.data = buffer.getvalue()
+    report = encode_video(frame_iter, info, buffer, options, session)
+    if job.rank == 0:
+        report.data = buffer.getvalue()
     return report
+
+
+def _label(source: Any) -> str:
+    """The source as messages about it name it."""
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return str(getattr(source, "name", f"the {type(source).__name__} input"))
 
 
 def _combined(*callbacks: OnProgress | None) -> OnProgress | None:

@@ -1,14 +1,17 @@
 """Per-group checkpoints, so an interrupted encode resumes instead of starting over.
 
-After every group the encoder stores the group's payload and statistics in a hidden folder next
-to the output (``.NAME.partial/``), with a manifest holding every option that changes the bytes
-(:func:`byte_options`: the stored config, the scene-cut threshold, device, thread count, torch
-build and CPU kind) and a SHA-256 of each group's input frames.  ``--resume`` reuses the groups
-whose input matches and refuses options that differ, naming the first one; with equal options the
-resumed file is byte-identical to an uninterrupted one (README, "Determinism").
+After every group the encoder stores the group's payload and a record (statistics, and SHA-256s of
+its input frames and of the payload) in a hidden folder next to the output (``.NAME.partial/``),
+one pair of files per group, beside a manifest holding every option that changes the bytes
+(:func:`~nvc.codec.encoder.byte_options`: the stored config, the scene-cut threshold, device,
+thread count, torch build and CPU kind).  ``--resume`` reuses every group whose input matches,
+whichever process of a ``torchrun`` job stored it and whatever the job's size, and refuses options
+that differ, naming the first one; with equal options the resumed file is byte-identical to an
+uninterrupted one (README, "Determinism").
 
 A lock file beside the output (``.NAME.lock``, held with ``flock`` while the encode runs) makes a
-second encode to the same output refuse instead of deleting the first one's checkpoint.  A stream
+second encode to the same output refuse instead of deleting the first one's checkpoint; in a
+distributed encode rank 0 holds it and the other ranks join the checkpoint it opened.  A stream
 output (``/dev/null``, a FIFO) has neither: there is nothing to resume into.
 """
 
@@ -23,15 +26,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from nvc.datasets.atomic import atomic_file, is_stream, sibling
 
 from .errors import InputError, UsageError
 
+if TYPE_CHECKING:
+    from .encoder import GroupStats
+
 __all__ = ["Checkpoint", "SavedGroup", "checkpoint_folder", "lock_file", "OPTION_NAMES"]
 
 _MANIFEST = "manifest.json"
-_VERSION = 3
+_VERSION = 4
 OPTION_NAMES = {
     "arch": "architecture", "model": "network size (follows --quality and the frame size)",
     "group_size": "--group-size", "key_interval": "--key-interval", "tile": "tile",
@@ -91,10 +98,11 @@ class Checkpoint:
 
     Use as a context manager: leaving it normally removes the folder (the file is complete);
     leaving it by an exception keeps what ``--resume`` needs, or nothing when no group was stored.
+    A checkpoint joined by another rank (:meth:`join`) leaves the folder to its owner.
     """
 
-    def __init__(self, folder: Path | None, options: dict, groups: list[dict], lock: _Lock | None) -> None:
-        self._folder, self._options, self._groups, self._lock = folder, options, groups, lock
+    def __init__(self, folder: Path | None, options: dict, lock: _Lock | None, owner: bool = True) -> None:
+        self._folder, self._options, self._lock, self._owner = folder, options, lock, owner
 
     @classmethod
     def start(cls, dest: Path, options: dict, resume: bool) -> "Checkpoint":
@@ -111,9 +119,22 @@ class Checkpoint:
             raise
 
     @classmethod
+    def join(cls, dest: Path, options: dict) -> "Checkpoint":
+        """The checkpoint another process (rank 0) opened for ``dest`` with these options."""
+        if is_stream(dest):
+            return cls.none(options)
+        folder = checkpoint_folder(dest)
+        try:
+            manifest = json.loads((folder / _MANIFEST).read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot join the checkpoint of {dest}: {exc}") from None
+        _check_same(manifest.get("options", {}), options)
+        return cls(folder, options, None, owner=False)
+
+    @classmethod
     def none(cls, options: dict) -> "Checkpoint":
         """A checkpoint that keeps nothing, for an output that is a stream (a pipe, a device, a file object)."""
-        return cls(None, options, [], None)
+        return cls(None, options, None)
 
     @classmethod
     def _open(cls, dest: Path, options: dict, resume: bool, lock: _Lock) -> "Checkpoint":
@@ -125,56 +146,54 @@ class Checkpoint:
             if manifest.get("version") != _VERSION:
                 raise UsageError(f"{dest}: the interrupted encode was made by another nvc; rerun without --resume")
             _check_same(manifest["options"], options)
-            return cls(folder, options, manifest["groups"], lock)
+            return cls(folder, options, lock)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir()
-        checkpoint = cls(folder, options, [], lock)
-        checkpoint._write_manifest()
-        return checkpoint
+        with atomic_file(folder / _MANIFEST) as temporary:
+            temporary.write_text(json.dumps({"version": _VERSION, "options": options}, indent=1))
+        return cls(folder, options, lock)
 
     def __enter__(self) -> "Checkpoint":
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._folder is not None and (kind is None or not self._groups):
+        if self._folder is not None and self._owner and (kind is None or not any(self._folder.glob("group-*.json"))):
             shutil.rmtree(self._folder, ignore_errors=True)
         if self._lock is not None:
             self._lock.release()
 
     def saved(self, index: int, input_sha256: str) -> SavedGroup | None:
         """The stored group ``index``, after checking it was made from the same input frames."""
-        if index >= len(self._groups) or self._folder is None:
+        if self._folder is None or not (self._folder / _record_name(index)).exists():
             return None
-        record = self._groups[index]
+        record = json.loads((self._folder / _record_name(index)).read_text())
         if record["input_sha256"] != input_sha256:
             raise UsageError(f"group {index}'s input frames differ from the interrupted encode; "
                              "rerun without --resume")
-        payload = (self._folder / record["payload"]).read_bytes()
+        payload = (self._folder / _payload_name(index)).read_bytes()
         if hashlib.sha256(payload).hexdigest() != record["payload_sha256"]:
             raise UsageError(f"checkpoint of group {index} is damaged; rerun without --resume")
         return SavedGroup(record["input_sha256"], payload, record["stats"])
 
-    def save(self, index: int, input_sha256: str, payload: bytes, stats: object) -> None:
-        """Store a finished group (payload first, then the manifest that names it)."""
+    def save(self, index: int, input_sha256: str, payload: bytes, stats: "GroupStats") -> None:
+        """Store a finished group: its payload first, then the record that makes it a stored group."""
         if self._folder is None:
             return
-        name = f"group-{index:06d}.bin"
-        with atomic_file(self._folder / name) as temporary:
+        with atomic_file(self._folder / _payload_name(index)) as temporary:
             temporary.write_bytes(payload)
-        self._groups = self._groups[:index] + [{
-            "input_sha256": input_sha256,
-            "payload": name,
-            "payload_sha256": hashlib.sha256(payload).hexdigest(),
-            "stats": dataclasses.asdict(stats),
-        }]
-        self._write_manifest()
+        record = {"input_sha256": input_sha256, "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                  "stats": dataclasses.asdict(stats)}
+        with atomic_file(self._folder / _record_name(index)) as temporary:
+            temporary.write_text(json.dumps(record, indent=1))
 
-    def _write_manifest(self) -> None:
-        assert self._folder is not None
-        doc = {"version": _VERSION, "options": self._options, "groups": self._groups}
-        with atomic_file(self._folder / _MANIFEST) as temporary:
-            temporary.write_text(json.dumps(doc, indent=1))
+
+def _payload_name(index: int) -> str:
+    return f"group-{index:06d}.bin"
+
+
+def _record_name(index: int) -> str:
+    return f"group-{index:06d}.json"
 
 
 def _check_same(before: dict, now: dict) -> None:

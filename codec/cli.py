@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
 from .completion import FILE, add_completion
 from .container import FORMAT_VERSION
 from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, default_threads
+from .distributed import DEFAULT_RANK_TIMEOUT, job_rank
 from .errors import (
     EXIT_OK,
     EXIT_RUNTIME,
@@ -37,6 +38,7 @@ from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .batch import BatchItem
     from .encoder import EncodeReport
     from .progress import OnProgress
 
@@ -62,7 +64,10 @@ _EXAMPLES = {
   nvc encode clip.mp4 clip.nvc --bpp 0.1                reach a rate by search (or --bitrate KBPS)
   nvc encode clip.yuv clip.nvc --input-res 352x288 --fps 30000/1001
   ffmpeg -i in.mkv -f yuv4mpegpipe - | nvc encode - clip.nvc      y4m from a pipe
-  nvc encode clip.mp4 clip.nvc -r recon.mkv --psnr      also write the reconstruction, print PSNR""",
+  nvc encode clip.mp4 clip.nvc -r recon.mkv --psnr      also write the reconstruction, print PSNR
+  nvc encode --batch videos/ out/                       every video in videos/ -> out/NAME.nvc
+  torchrun --nproc-per-node 2 -m nvc encode clip.mp4 clip.nvc      segments fitted by 2 processes
+                                                        (docs/scaling.md: several machines, SLURM)""",
     "decode": """examples:
   nvc decode clip.nvc out.mkv                lossless FFV1
   nvc decode clip.nvc out.y4m --frames 30:60 only frames 30..59
@@ -108,8 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     enc = command("encode", "encode a video into an .nvc file")
     enc.add_argument("input", help="video file (.mp4 .mkv .webm .mov .avi .y4m .yuv), PNG folder, "
-                                   "or - for y4m (or raw yuv420p with --input-res) on stdin").complete = FILE
-    enc.add_argument("output", help="output .nvc file, or - for stdout").complete = FILE
+                                   "or - for y4m (or raw yuv420p with --input-res) on stdin; "
+                                   "with --batch, a folder of videos or a file listing one per line").complete = FILE
+    enc.add_argument("output", help="output .nvc file, or - for stdout; with --batch, the output folder"
+                     ).complete = FILE
     enc.add_argument("--preset", choices=list(PRESETS), default=PRESET, help="fitting effort")
     rate = enc.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", "--crf", type=int, default=None,
@@ -134,7 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("-r", "--recon", help="also write the decoded reconstruction here (any decode output)")
     enc.add_argument("--psnr", action="store_true", help="print PSNR and bpp to stdout at the end")
     enc.add_argument("--resume", action="store_true",
-                     help="continue an interrupted encode of the same input and options from its last group")
+                     help="continue an interrupted encode of the same input and options, keeping every group "
+                          "already coded (with --batch: also keep the outputs already written)")
+    enc.add_argument("--batch", action="store_true",
+                     help="encode every video INPUT names into the folder OUTPUT (NAME.nvc each); under "
+                          "torchrun the processes share the videos; prints a summary table")
+    enc.add_argument("--rank-timeout", type=float, default=DEFAULT_RANK_TIMEOUT, metavar="SECONDS",
+                     help="under torchrun: give up a process that stops responding for this long")
     _add_common(enc)
 
     dec = command("decode", "decode an .nvc file")
@@ -186,12 +199,39 @@ def _log(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _on_progress(args: argparse.Namespace) -> OnProgress | None:
-    from .progress import json_lines, progress_bars
+def _on_progress(args: argparse.Namespace, distributed: bool = False) -> OnProgress | None:
+    """Bars, JSON lines or nothing; in a distributed encode only rank 0 shows the job's progress, and
+    ``-v`` adds a line per group from every rank."""
+    from .progress import job_only, json_lines, progress_bars
 
-    if args.progress == "json":
-        return json_lines()
-    return None if args.quiet or args.progress == "none" else progress_bars()
+    shown = json_lines() if args.progress == "json" else None if args.quiet or args.progress == "none" \
+        else progress_bars()
+    if not distributed:
+        return shown
+    rank = job_rank()
+    lines = _rank_lines(args, rank) if args.verbose else None
+    shown = job_only(shown) if rank == 0 else None
+    if lines is None or shown is None:
+        return lines or shown
+
+    def both(event: object) -> None:
+        shown(event)  # type: ignore[arg-type]
+        lines(event)  # type: ignore[arg-type]
+
+    return both
+
+
+def _rank_lines(args: argparse.Namespace, rank: int) -> OnProgress:
+    """A line on stderr per group a rank of a distributed encode has coded."""
+    from .encoder import GroupStats
+
+    def report(event: object) -> None:
+        if isinstance(event, GroupStats):
+            _log(args, f"nvc: rank {rank}: group {event.index} (frames {event.first_frame}-"
+                       f"{event.first_frame + event.frame_count - 1}) {event.bytes} bytes {event.psnr:.2f} dB "
+                       f"{event.fit_seconds:.1f} s")
+
+    return report
 
 
 def _check_outputs(args: argparse.Namespace, *outputs: tuple[str, str | None, str]) -> None:
@@ -275,6 +315,8 @@ def _stdio(path: str, stream: BinaryIO) -> str | BinaryIO:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    if args.batch:
+        return _encode_batch(args)
     if args.input == STDIO and sys.stdin.isatty():
         raise UsageError("input - reads video from stdin, but stdin is a terminal; pipe y4m into nvc")
     _check_outputs(args, ("output", args.output, "file"), ("--stats", args.stats, "file"),
@@ -287,16 +329,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
                              "that keeps nothing; write the .nvc to a file")
     from .api import encode
 
-    source = dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
-                  pix_fmt=args.pix_fmt)
-    options = dict(preset=args.preset, group_size=args.group_size, key_interval=args.key_interval,
-                   scene_cut_db=args.scenecut, seed=args.seed, device=args.device, logdir=args.logdir,
-                   resume=args.resume)
+    distributed = job_rank() is not None
     quality = DEFAULT_QUALITY if args.quality is None else args.quality
     report = encode(_stdio(args.input, sys.stdin.buffer), _stdio(args.output, sys.stdout.buffer), quality=quality,
-                    bpp=args.bpp, kbps=args.bitrate, on_progress=_on_progress(args),
-                    log=lambda message: _log(args, message), **source, **options)
-    if args.verbose:
+                    bpp=args.bpp, kbps=args.bitrate, on_progress=_on_progress(args, distributed),
+                    log=lambda message: _log(args, message), distributed=distributed,
+                    rank_timeout=args.rank_timeout, logdir=args.logdir, resume=args.resume,
+                    **_source_options(args), **_coding_options(args))
+    if distributed and job_rank() != 0:
+        return EXIT_OK  # rank 0 reports and writes every output
+    if args.verbose and not distributed:
         for g in report.groups:
             cut = ", scene cut: fitted from scratch" if g.scene_cut else ""
             kind = "key" if g.key else f"inter ({g.residual_tensors}/{g.coded_tensors} residual{cut})"
@@ -314,6 +356,57 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.psnr:
         print(f"psnr_rgb={report.psnr:.4f} bpp={report.bpp:.6f} bytes={report.bytes}")
     return EXIT_OK
+
+
+def _source_options(args: argparse.Namespace) -> dict:
+    """How ``nvc encode`` reads its input, as :func:`nvc.encode`'s keywords."""
+    return dict(fps=_parse_fps(args.fps), frames=args.frames, seek=args.seek, input_res=_parse_res(args.input_res),
+                pix_fmt=args.pix_fmt)
+
+
+def _coding_options(args: argparse.Namespace) -> dict:
+    """What the bytes depend on, as :func:`nvc.encode`'s keywords (the rate: ``quality``, ``bpp``, ``kbps``)."""
+    return dict(preset=args.preset, group_size=args.group_size, key_interval=args.key_interval,
+                scene_cut_db=args.scenecut, seed=args.seed, device=args.device)
+
+
+def _encode_batch(args: argparse.Namespace) -> int:
+    """``--batch``: every input of a folder or list into OUTPUT/NAME.nvc, shared among a torchrun job's ranks."""
+    from .batch import batch_items, exit_code, run_batch, summary_table
+    from .distributed import Job, current_job
+    from .outputs import Output, check_outputs
+
+    if STDIO in (args.input, args.output) or args.recon or args.logdir:
+        raise UsageError("--batch reads a folder or list and writes a folder: - , --recon and --logdir do not apply")
+    if args.bpp is not None or args.bitrate is not None:
+        raise UsageError("--batch encodes at one --crf; a --bpp or --bitrate search is per video")
+    _check_outputs(args, ("--stats", args.stats, "file"))
+    items = batch_items(Path(args.input), Path(args.output))
+    kept = {item.output for item in items if args.resume and item.output.is_file()}
+    Path(args.output).mkdir(parents=True, exist_ok=True)  # the folder --batch names is its own to create
+    check_outputs([item.input for item in items], [Output("output", str(item.output)) for item in items
+                                                   if item.output not in kept], overwrite=args.overwrite)
+    job = current_job(args.rank_timeout) if job_rank() is not None else Job()
+    from .api import encode, open as open_file
+
+    def encode_one(item: "BatchItem") -> dict:
+        if item.output in kept:  # finished before the interruption: its file is complete (written atomically)
+            with open_file(item.output) as done:
+                return dict(bytes=done.info.file_bytes, bpp=done.info.bpp, psnr=float("nan"), seconds=0.0)
+        report = encode(item.input, item.output, quality=DEFAULT_QUALITY if args.quality is None else args.quality,
+                        resume=args.resume, on_progress=None if job.distributed else _on_progress(args),
+                        **_source_options(args), **_coding_options(args))
+        if args.verbose:
+            _log(args, f"nvc: rank {job.rank}: {item.input} -> {item.output}: {report.bytes} bytes, "
+                       f"{report.bpp:.4f} bpp, RGB PSNR {report.psnr:.2f} dB, {report.seconds:.1f} s")
+        return dict(bytes=report.bytes, bpp=report.bpp, psnr=report.psnr, seconds=report.seconds)
+
+    results = run_batch(items, encode_one, job)
+    if job.rank == 0:
+        _log(args, summary_table(results))
+        if args.stats:
+            _write_json(args.stats, {"inputs": [dataclasses.asdict(r) for r in results]})
+    return exit_code(results)
 
 
 def _warn_if_larger_than_raw(args: argparse.Namespace, report: EncodeReport) -> None:

@@ -24,8 +24,17 @@ DEVICE = "cpu"
 
 
 def default_threads() -> int:
-    """CPU threads when none are asked for: OMP_NUM_THREADS when set, else the CPUs this process may use."""
+    """CPU threads when none are asked for.
+
+    Under torchrun, this process's share of the CPUs (all of them divided among the ranks on this
+    machine): torchrun sets ``OMP_NUM_THREADS=1`` for every multi-process job it starts, so there the
+    variable says nothing about what the user wants.  Otherwise OMP_NUM_THREADS when set, else the
+    CPUs this process may use."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    ranks_here = os.environ.get("LOCAL_WORLD_SIZE", "")
+    if ranks_here.isdigit() and int(ranks_here) > 0:
+        return max(1, cpus // int(ranks_here))
     configured = os.environ.get("OMP_NUM_THREADS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpus

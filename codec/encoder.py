@@ -3,16 +3,21 @@
 Group g's network starts from group g-1's fitted, quantized network unless g is a key group
 (every ``key_interval``-th group, for random access) or holds a scene cut (then it is fitted from
 scratch with a key group's effort, but stays an inter group in the file); its tensors are then
-coded intra or as residuals, whichever is smaller.  Every group is rendered through the decoder's own path, so the
-reported PSNR is exactly what ``nvc decode`` will produce.
+coded intra or as residuals, whichever is smaller.  Every group is rendered through the decoder's
+own path, so the reported PSNR is exactly what ``nvc decode`` will produce.
+
+A key group and the inter groups after it form a *segment* that depends on nothing before it, so
+the ranks of a ``torchrun`` job (:mod:`nvc.codec.distributed`) fit whole segments each, round
+robin, and rank 0 gathers the coded groups and writes the file.  Seeds and every choice depend on
+the group's index only, so 1, 2 or N processes give the same bytes at the same threads per process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
-from functools import partial
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
@@ -24,21 +29,22 @@ from nvc.datasets import VideoInfo
 from nvc.datasets.atomic import output_file
 from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group, native_bfloat16
 
-from .version import __version__
+from . import checks
 from .bitstream import BitstreamWriter, decode_cost_problem
 from .checkpoint import Checkpoint
-from . import checks
 from .config import MAX_FRAMES, MAX_GROUP_SIZE, CodecConfig, EncoderInfo, VideoHeader, config_to_json
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
 from .device import resolve_device
+from .distributed import Board, Job
 from .errors import InputError, UsageError
-from .progress import FitProgress, OnProgress
+from .progress import FitProgress, JobProgress, OnProgress
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE, Tuning, fit_settings, model_for_video, rate_lambda
 from .render import build_network, expected_shapes, render_frames
 from .scenes import SCENE_CUT_DB, holds_scene_cut
 from .tensor_coding import RESIDUAL, decode_tensors, encode_tensors
+from .version import __version__
 
-__all__ = ["EncodeOptions", "GroupStats", "EncodeReport", "encode_video"]
+__all__ = ["EncodeOptions", "Session", "GroupStats", "EncodeReport", "encode_video", "byte_options"]
 
 
 MAX_SEED = (1 << 64) - 1
@@ -47,7 +53,8 @@ MAX_SEED = (1 << 64) - 1
 
 @dataclass(frozen=True)
 class EncodeOptions:
-    """Everything that shapes an encode (see ``nvc encode --help``)."""
+    """What the file's bytes depend on (see ``nvc encode --help``), together with the machine's facts
+    that :func:`byte_options` adds (threads, torch build, CPU kind): ``--resume`` compares exactly these."""
 
     preset: str = PRESET
     quality: int = DEFAULT_QUALITY
@@ -57,8 +64,6 @@ class EncodeOptions:
     seed: int = SEED
     device: str = DEVICE
     tile: int = TILE
-    logdir: str | None = None
-    resume: bool = False
     tuning: Tuning = Tuning()
     """Expert overrides of the derived network and fitting settings (design experiments)."""
 
@@ -70,8 +75,7 @@ class EncodeOptions:
             key_interval=checks.integer("key_interval", self.key_interval, 1, MAX_FRAMES),
             scene_cut_db=checks.real("scene-cut threshold (dB)", self.scene_cut_db, 0, 100),
             seed=checks.integer("seed", self.seed, 0, MAX_SEED), device=checks.text("device", self.device),
-            tile=checks.integer("tile", self.tile, 1),
-            logdir=checks.optional_path("logdir", self.logdir), resume=checks.flag("resume", self.resume))
+            tile=checks.integer("tile", self.tile, 1))
         for name, value in checked.items():
             object.__setattr__(self, name, value)
         if self.preset not in PRESETS:
@@ -89,6 +93,23 @@ class EncodeOptions:
         """The stored config for a video of this size."""
         return CodecConfig(model=model_for_video(self.quality, height, width, self.tuning), group_size=self.group_size,
                            key_interval=self.key_interval, tile=self.tile)
+
+
+@dataclass(frozen=True)
+class Session:
+    """How one encode runs, as opposed to what it makes: nothing here changes a byte of the file."""
+
+    logdir: str | None = None
+    resume: bool = False
+    on_progress: OnProgress | None = None
+    job: Job = field(default_factory=Job)
+    """The torchrun job whose ranks share the encode (default: this process alone)."""
+    label: str = "the input"
+    """Names the input in messages about a rank's work."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "logdir", checks.optional_path("logdir", self.logdir))
+        object.__setattr__(self, "resume", checks.flag("resume", self.resume))
 
 
 @dataclass(frozen=True)
@@ -113,7 +134,7 @@ class GroupStats:
 @dataclass
 class EncodeReport:
     """What an encode produced; ``bpp`` counts every byte of the file (``data``: the file, when no
-    destination was given)."""
+    destination was given; in a distributed encode, on rank 0 only)."""
 
     bytes: int
     width: int
@@ -130,85 +151,169 @@ class EncodeReport:
         return self.bytes * 8 / (self.width * self.height * self.frames)
 
 
+@dataclass(frozen=True)
+class _CodedGroup:
+    payload: bytes
+    stats: GroupStats
+
+    def packed(self) -> bytes:
+        """As one rank hands it to rank 0: the statistics as a JSON line, then the payload."""
+        return json.dumps(asdict(self.stats)).encode() + b"\n" + self.payload
+
+    @classmethod
+    def unpacked(cls, data: bytes) -> "_CodedGroup":
+        stats, _, payload = data.partition(b"\n")
+        return cls(payload, GroupStats(**json.loads(stats)))
+
+
 def encode_video(
     frames: Iterable[np.ndarray],
     video: VideoInfo,
     dest: str | Path | BinaryIO,
     options: EncodeOptions,
-    on_progress: OnProgress | None = None,
+    session: Session = Session(),
 ) -> EncodeReport:
     """Encode RGB uint8 frames into ``dest`` (written once every group is coded).
 
     Args:
         frames: (H, W, 3) uint8 frames in display order; the count need not be known in advance.
+            In a distributed encode every rank reads the same frames and fits its own segments.
         video: size, frame rate and colour of the video (its ``frame_count`` is not needed).
         dest: output path, replaced atomically once the whole file is written; or a binary stream,
-            written only then (checkpoints for ``resume`` need a path).
-        options: rate, effort and fitting options.
-        on_progress: receives a :class:`FitProgress` per evaluation and each group's :class:`GroupStats`.
+            written only then (checkpoints for ``resume`` need a path).  Only rank 0 writes.
+        options: what the bytes depend on; session: how this encode runs (progress, resume, job).
     """
     start = time.perf_counter()
     config = options.codec_config(video.height, video.width)
     if problem := decode_cost_problem(config, video.height, video.width):
         raise UsageError(f"the decoder would refuse this network for {video.width}x{video.height}: {problem}")
     encoder_info = EncoderInfo(options.preset, options.quality, rate_lambda(options.quality), options.seed, __version__)
-    payloads: list[bytes] = []
-    stats: list[GroupStats] = []
-    with _checkpoint(dest, byte_options(options, config, encoder_info), options.resume) as checkpoint:
-        logger = _TensorBoard(options.logdir) if options.logdir else None
-        reference: dict[str, QuantizedTensor] | None = None
-        previous_frame: np.ndarray | None = None
-        first = 0
-        for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
-            if first + len(group) > MAX_FRAMES:
-                raise InputError(f"the input holds more than {MAX_FRAMES} frames; select fewer")
-            key = index % config.key_interval == 0
-            scene_cut = not key and holds_scene_cut(group, previous_frame, options.scene_cut_db)
+    job = session.job
+    board = job.board() if job.distributed else None
+    try:
+        with _open_checkpoint(dest, byte_options(options, config, encoder_info), session.resume, job, board) as saved:
+            tracker = _JobTracker(board, video, config, session.on_progress) if job.rank == 0 and board else None
+            coder = _GroupCoder(config, video, options, session, tracker)
+            coded, frame_count = _code_own_segments(frames, video, config, coder, saved, session, board)
+            if job.rank != 0:
+                assert board is not None
+                return _report_from(json.loads(board.wait("report", owner=0)), video, options)
+            _gather(coded, frame_count, config, board, tracker)
+            header = VideoHeader(video.width, video.height, video.fps, frame_count, video.colour.matrix,
+                                 video.colour.full_range)
+            size = _write(dest, header, config, encoder_info, [coded[i] for i in sorted(coded)])
+            stats = [coded[i].stats for i in sorted(coded)]
+            report = EncodeReport(size, video.width, video.height, frame_count,
+                                  _psnr(sum(g.squared_error for g in stats) / (frame_count * video.width * video.height * 3)),
+                                  time.perf_counter() - start, options.quality, stats)
+            if board is not None:
+                board.post("report", json.dumps({"bytes": size, "frames": frame_count, "psnr": report.psnr,
+                                                 "seconds": report.seconds, "groups": [asdict(g) for g in stats]}))
+            return report
+    except BaseException as error:
+        if board is not None:
+            board.fail(error)
+        raise
+
+
+def _open_checkpoint(dest: str | Path | BinaryIO, recorded: dict, resume: bool, job: Job,
+                     board: Board | None) -> Checkpoint:
+    """Rank 0 locks and opens the checkpoint beside a destination path; the other ranks join it once
+    rank 0 says it is ready.  A stream keeps none, so cannot resume."""
+    if job.rank != 0:
+        assert board is not None
+        board.wait("ready", owner=0)
+        joined = Checkpoint.join(Path(dest), recorded) if isinstance(dest, (str, Path)) else Checkpoint.none(recorded)
+        board.post(f"joined/{job.rank}", "1")  # rank 0 writes the file only once every rank is past its checks
+        return joined
+    if isinstance(dest, (str, Path)):
+        checkpoint = Checkpoint.start(Path(dest), recorded, resume)
+    elif resume:
+        raise UsageError("resume needs a destination path (the checkpoint lives beside it), not a stream")
+    else:
+        checkpoint = Checkpoint.none(recorded)
+    if board is not None:
+        board.post("ready", "1")
+    return checkpoint
+
+
+def _code_own_segments(frames: Iterable[np.ndarray], video: VideoInfo, config: CodecConfig, coder: "_GroupCoder",
+                       checkpoint: Checkpoint, session: Session, board: Board | None
+                       ) -> tuple[dict[int, _CodedGroup], int]:
+    """Fit and code (or take from the checkpoint) the groups of this rank's segments; every group
+    when the job is this process alone.  Returns them by index, and the video's frame count."""
+    job = session.job
+    coded: dict[int, _CodedGroup] = {}
+    reference: dict[str, QuantizedTensor] | None = None
+    previous_frame: np.ndarray | None = None
+    first = 0
+    for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
+        if first + len(group) > MAX_FRAMES:
+            raise InputError(f"the input holds more than {MAX_FRAMES} frames; select fewer")
+        segment, key = index // config.key_interval, index % config.key_interval == 0
+        if job.owns(segment):
+            if board is not None:
+                board.check_others()
+                board.doing(f"encoding segment {segment} (group {index}, from frame {first}) of {session.label}")
+            scene_cut = not key and holds_scene_cut(group, previous_frame, coder.options.scene_cut_db)
             digest = hashlib.sha256(group.tobytes()).hexdigest()
             saved = checkpoint.saved(index, digest)
             if saved is not None:
-                payload, group_stats = saved.payload, GroupStats(**saved.stats)
+                done = _CodedGroup(saved.payload, GroupStats(**saved.stats))
                 shapes = expected_shapes(config, video.height, video.width, len(group))
-                symbols = decode_tensors(payload, 0, shapes, None if key else reference)
+                symbols = decode_tensors(done.payload, 0, shapes, None if key else reference)
             else:
-                payload, symbols, group_stats = _encode_group(group, index, first, key, scene_cut, config, video,
-                                                              options, reference, logger, on_progress)
-                checkpoint.save(index, digest, payload, group_stats)
-            if on_progress is not None:
-                on_progress(group_stats)
-            payloads.append(payload)
-            stats.append(group_stats)
-            reference, first, previous_frame = symbols, first + len(group), group[-1]
-        if first == 0:
-            raise InputError("the input holds no frames")
-
-        header = VideoHeader(video.width, video.height, video.fps, first, video.colour.matrix, video.colour.full_range)
-
-        def write(stream: BinaryIO) -> int:
-            writer = BitstreamWriter(stream, header, config, encoder_info)
-            for group_stats, payload in zip(stats, payloads):
-                writer.write_group(group_stats.index, group_stats.first_frame, group_stats.frame_count,
-                                   group_stats.key, payload)
-            return writer.finish()
-
-        if isinstance(dest, (str, Path)):
-            with output_file(Path(dest)) as target, open(target, "wb") as stream:
-                size = write(stream)
-        else:
-            size = write(dest)
-    total = first * video.width * video.height * 3
-    sq_error = sum(g.squared_error for g in stats)
-    return EncodeReport(size, video.width, video.height, first, _psnr(sq_error / total),
-                        time.perf_counter() - start, options.quality, stats)
+                done, symbols = coder.code(group, index, first, key, scene_cut, reference)
+                checkpoint.save(index, digest, done.payload, done.stats)
+            if board is not None:
+                board.post(f"group/{index}", done.packed())
+                board.add("done", 1)
+            coder.report(done.stats)
+            coded[index], reference = done, symbols
+        first, previous_frame = first + len(group), group[-1]
+    if first == 0:
+        raise InputError("the input holds no frames")
+    return coded, first
 
 
-def _checkpoint(dest: str | Path | BinaryIO, options: dict, resume: bool) -> Checkpoint:
-    """The checkpoint beside a destination path (locked); a stream keeps none, so cannot resume."""
+def _gather(coded: dict[int, _CodedGroup], frame_count: int, config: CodecConfig, board: Board | None,
+            tracker: "_JobTracker | None") -> None:
+    """Rank 0: collect the other ranks' coded groups into ``coded``, in order, waiting for each owner."""
+    if board is None:
+        return
+    for rank in range(1, board.world_size):
+        board.wait(f"joined/{rank}", rank)
+    groups = math.ceil(frame_count / config.group_size)
+    for index in range(groups):
+        if index not in coded:
+            owner = (index // config.key_interval) % board.world_size
+            coded[index] = _CodedGroup.unpacked(board.wait(f"group/{index}", owner,
+                                                           on_poll=tracker.poll if tracker else None))
+    if tracker is not None:
+        tracker.poll(force=True)
+
+
+def _write(dest: str | Path | BinaryIO, header: VideoHeader, config: CodecConfig, encoder_info: EncoderInfo,
+           groups: list[_CodedGroup]) -> int:
+    """Write the file (a path atomically); returns its size in bytes."""
+
+    def write(stream: BinaryIO) -> int:
+        writer = BitstreamWriter(stream, header, config, encoder_info)
+        for group in groups:
+            s = group.stats
+            writer.write_group(s.index, s.first_frame, s.frame_count, s.key, group.payload)
+        return writer.finish()
+
     if isinstance(dest, (str, Path)):
-        return Checkpoint.start(Path(dest), options, resume)
-    if resume:
-        raise UsageError("resume needs a destination path (the checkpoint lives beside it), not a stream")
-    return Checkpoint.none(options)
+        with output_file(Path(dest)) as target, open(target, "wb") as stream:
+            return write(stream)
+    return write(dest)
+
+
+def _report_from(doc: dict, video: VideoInfo, options: EncodeOptions) -> EncodeReport:
+    """The report rank 0 posted, as every other rank returns it (without the file's bytes)."""
+    return EncodeReport(doc["bytes"], video.width, video.height, doc["frames"], doc["psnr"], doc["seconds"],
+                        options.quality, [GroupStats(**g) for g in doc["groups"]])
 
 
 def byte_options(options: EncodeOptions, config: CodecConfig, encoder: EncoderInfo) -> dict:
@@ -222,47 +327,90 @@ def byte_options(options: EncodeOptions, config: CodecConfig, encoder: EncoderIn
     return json.loads(json.dumps(recorded))  # as the manifest reads back: tuples become lists
 
 
-def _encode_group(
-    group: np.ndarray,
-    index: int,
-    first: int,
-    key: bool,
-    scene_cut: bool,
-    config: CodecConfig,
-    video: VideoInfo,
-    options: EncodeOptions,
-    reference: dict[str, QuantizedTensor] | None,
-    logger: "_TensorBoard | None",
-    on_progress: OnProgress | None,
-) -> tuple[bytes, dict[str, QuantizedTensor], GroupStats]:
-    """Fit, code and score one group."""
-    count = len(group)
-    torch.manual_seed((options.seed * 1_000_003 + index) % (1 << 64))  # torch takes 64 bits; small seeds unchanged
-    target = torch.from_numpy(group).to(options.device).permute(0, 3, 1, 2).float().div_(255)
-    from_scratch = key or scene_cut
-    settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)
-    build = partial(_built_on, options.device, config, video.height, video.width, count)
-    network = best_start(build, target, settings) if from_scratch else build()
-    result = fit_group(network, target, settings, None if from_scratch else reference,
-                       on_eval=_reporter(on_progress, logger, index, settings.iterations))
-    symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
-    payload, tensor_stats = encode_tensors(symbols, None if key else reference)
-    squared_error = 0.0
-    for original, decoded in zip(group, render_frames(config, video.height, video.width, symbols, count)):
-        squared_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
-    stats = GroupStats(
-        index=index, first_frame=first, frame_count=count, key=key, scene_cut=scene_cut, bytes=len(payload),
-        psnr=_psnr(squared_error / group.size), squared_error=squared_error, iterations=result.iterations,
-        fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
-        coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),
-    )
-    if logger is not None:
-        logger.group(index, len(payload) * 8, stats.psnr)
-    return payload, symbols, stats
+class _GroupCoder:
+    """Fits, codes and scores one group at a time, with what stays the same for every group."""
+
+    def __init__(self, config: CodecConfig, video: VideoInfo, options: EncodeOptions, session: Session,
+                 tracker: "_JobTracker | None") -> None:
+        self.config, self.video, self.options = config, video, options
+        self.device = _rank_device(options.device, session.job)
+        self._on_progress, self._tracker = session.on_progress, tracker
+        self._logger = _TensorBoard(session.logdir) if session.logdir else None
+
+    def code(self, group: np.ndarray, index: int, first: int, key: bool, scene_cut: bool,
+             reference: dict[str, QuantizedTensor] | None) -> tuple[_CodedGroup, dict[str, QuantizedTensor]]:
+        """Fit group ``index`` (from scratch, or from ``reference``), code it, and score the decoded frames."""
+        count, options, video = len(group), self.options, self.video
+        torch.manual_seed((options.seed * 1_000_003 + index) % (1 << 64))  # torch takes 64 bits; small seeds unchanged
+        target = torch.from_numpy(group).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        from_scratch = key or scene_cut
+        settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)
+
+        def build() -> torch.nn.Module:
+            return build_network(self.config, video.height, video.width, count).to(self.device)
+
+        network = best_start(build, target, settings) if from_scratch else build()
+        result = fit_group(network, target, settings, None if from_scratch else reference,
+                           on_eval=self._reporter(index, settings.iterations))
+        symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}
+        payload, tensor_stats = encode_tensors(symbols, None if key else reference)
+        squared_error = 0.0
+        for original, decoded in zip(group, render_frames(self.config, video.height, video.width, symbols, count)):
+            squared_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
+        stats = GroupStats(
+            index=index, first_frame=first, frame_count=count, key=key, scene_cut=scene_cut, bytes=len(payload),
+            psnr=_psnr(squared_error / group.size), squared_error=squared_error, iterations=result.iterations,
+            fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
+            coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),
+        )
+        if self._logger is not None:
+            self._logger.group(index, len(payload) * 8, stats.psnr)
+        return _CodedGroup(payload, stats), symbols
+
+    def report(self, stats: GroupStats) -> None:
+        if self._on_progress is not None:
+            self._on_progress(stats)
+        if self._tracker is not None:
+            self._tracker.poll(force=True)
+
+    def _reporter(self, group: int, iterations: int) -> Callable[[FitEvent], None]:
+        def report(event: FitEvent) -> None:
+            if self._on_progress is not None:
+                self._on_progress(FitProgress(group, event.iteration, iterations, event.psnr, event.bits))
+            if self._logger is not None:
+                self._logger.fit(group, event)
+            if self._tracker is not None:
+                self._tracker.poll()
+
+        return report
 
 
-def _built_on(device: str, config: CodecConfig, height: int, width: int, count: int) -> torch.nn.Module:
-    return build_network(config, height, width, count).to(device)
+def _rank_device(name: str, job: Job) -> torch.device:
+    """Where this process fits: on GPUs, each rank of a machine takes its own (``cuda:LOCAL_RANK``)."""
+    device = resolve_device(name)
+    if device.type == "cuda" and job.distributed:
+        return torch.device("cuda", job.local_rank % torch.cuda.device_count())
+    return device
+
+
+class _JobTracker:
+    """Rank 0's view of the whole job's progress: groups coded by every rank, against the groups expected."""
+
+    _EVERY_SECONDS = 1.0
+
+    def __init__(self, board: Board, video: VideoInfo, config: CodecConfig, on_progress: OnProgress | None) -> None:
+        self._board, self._on_progress = board, on_progress
+        self._groups = None if video.frame_count is None else math.ceil(video.frame_count / config.group_size)
+        self._done, self._last = -1, 0.0
+
+    def poll(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._on_progress is None or (not force and now - self._last < self._EVERY_SECONDS):
+            return
+        self._last, done = now, self._board.add("done", 0)
+        if done != self._done:
+            self._done = done
+            self._on_progress(JobProgress(done, self._groups))
 
 
 def _psnr(mse_255: float) -> float:
@@ -286,17 +434,6 @@ def _grouped(frames: Iterator[np.ndarray], group_size: int, video: VideoInfo) ->
         yield np.stack(group)
         if len(group) < group_size:
             return
-
-
-def _reporter(on_progress: OnProgress | None, logger: "_TensorBoard | None", group: int,
-              iterations: int) -> Callable[[FitEvent], None]:
-    def report(event: FitEvent) -> None:
-        if on_progress is not None:
-            on_progress(FitProgress(group, event.iteration, iterations, event.psnr, event.bits))
-        if logger is not None:
-            logger.fit(group, event)
-
-    return report
 
 
 class _TensorBoard:

@@ -1,7 +1,8 @@
 """Progress as events: the library prints nothing and hands each event to an ``on_progress`` callback.
 
 An encode sends a :class:`FitProgress` at every evaluation of a group's fit and the group's
-:class:`~nvc.codec.encoder.GroupStats` when it is coded; a decode sends a :class:`DecodeProgress`
+:class:`~nvc.codec.encoder.GroupStats` when it is coded (in a distributed encode, rank 0 also sends
+a :class:`JobProgress` as the job's groups get done, whichever rank codes them); a decode sends a :class:`DecodeProgress`
 per group rendered.  :func:`progress_bars` shows them as tqdm bars and :func:`json_lines` as one
 JSON object per line (``nvc --progress json``, for GUIs and job runners), both on stderr.
 """
@@ -18,7 +19,7 @@ from .jsontext import dumps
 if TYPE_CHECKING:
     from .encoder import GroupStats
 
-__all__ = ["FitProgress", "DecodeProgress", "ProgressEvent", "OnProgress", "progress_bars", "json_lines"]
+__all__ = ["FitProgress", "JobProgress", "DecodeProgress", "ProgressEvent", "OnProgress", "progress_bars", "json_lines"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,14 @@ class FitProgress:
 
 
 @dataclass(frozen=True)
+class JobProgress:
+    """A distributed encode: ``groups_done`` of the job's ``groups`` coded (None: the input did not say)."""
+
+    groups_done: int
+    groups: int | None
+
+
+@dataclass(frozen=True)
 class DecodeProgress:
     """Group ``group`` rendered: ``frames_done`` of the ``frames`` asked for are out."""
 
@@ -41,14 +50,14 @@ class DecodeProgress:
     frames: int
 
 
-ProgressEvent = Union[FitProgress, "GroupStats", DecodeProgress]
+ProgressEvent = Union[FitProgress, "GroupStats", JobProgress, DecodeProgress]
 OnProgress = Callable[[ProgressEvent], None]
 
-_EVENT_NAMES = {FitProgress: "fit", DecodeProgress: "decode"}
+_EVENT_NAMES = {FitProgress: "fit", JobProgress: "job", DecodeProgress: "decode"}
 
 
 def event_name(event: ProgressEvent) -> str:
-    """The ``event`` field of a JSON line: "fit", "group" or "decode"."""
+    """The ``event`` field of a JSON line: "fit", "group", "job" or "decode"."""
     return _EVENT_NAMES.get(type(event), "group")
 
 
@@ -62,7 +71,7 @@ def json_lines(stream: TextIO | None = None) -> OnProgress:
 
 
 class _Bars:
-    """tqdm bars on stderr: one per group while it is fitted, one for a whole decode."""
+    """tqdm bars on stderr: one per group while it is fitted, one for a whole decode or distributed encode."""
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -86,6 +95,12 @@ class _Bars:
             bar = self._open(("fit", event.group), event.iterations, f"group {event.group + 1}", "it")
             bar.update(event.iteration - bar.n)
             bar.set_postfix(psnr=f"{event.psnr:.2f}", kbit=f"{event.bits / 1000:.1f}")
+        elif isinstance(event, JobProgress):
+            bar = self._open(("job", 0), event.groups or 0, "encode", "group")
+            bar.total = event.groups  # None when the input does not say how long it is
+            bar.update(event.groups_done - bar.n)
+            if event.groups_done == event.groups:
+                self.close()
         elif isinstance(event, DecodeProgress):
             bar = self._open(("decode", 0), event.frames, "decode", "frame")
             bar.update(event.frames_done - bar.n)
@@ -98,3 +113,16 @@ class _Bars:
 def progress_bars() -> OnProgress:
     """A callback drawing tqdm bars on stderr."""
     return _Bars()
+
+
+def job_only(callback: OnProgress | None) -> OnProgress | None:
+    """``callback`` fed only the job's overall progress: what rank 0 of a distributed encode shows,
+    where one bar per rank (or per group of one rank) would be noise."""
+    if callback is None:
+        return None
+
+    def report(event: ProgressEvent) -> None:
+        if isinstance(event, JobProgress):
+            callback(event)
+
+    return report

@@ -47,7 +47,6 @@ def search_quality(frames: np.ndarray, video: VideoInfo, target: float, options:
                    log: Callable[[str], None] = lambda _: None) -> int:
     """The quality whose probe encode lands closest to, and not above, ``target`` bpp."""
     probe = frames[: PROBE_GROUPS * options.group_size]
-    probe_options = replace(options, logdir=None)
     low, high = QUALITY_RANGE
     measured: dict[int, float] = {}
     quality = options.quality
@@ -55,7 +54,7 @@ def search_quality(frames: np.ndarray, video: VideoInfo, target: float, options:
         for _ in range(MAX_PROBES):
             if quality in measured:
                 break
-            report = encode_video(iter(probe), video, Path(folder) / "probe.nvc", replace(probe_options, quality=quality))
+            report = encode_video(iter(probe), video, Path(folder) / "probe.nvc", replace(options, quality=quality))
             measured[quality] = report.bpp
             log(f"nvc: rate search: quality {quality} -> {report.bpp:.4f} bpp (target {target:.4f})")
             quality = _next_quality(measured, target, low, high)

@@ -19,7 +19,7 @@ from .errors import VideoInputError
 from .pipe import StreamSource, open_stream, write_y4m_stream
 from .rawyuv import parse_yuv_name
 from .sink import check_writable, write_video
-from .source import open_video, read_clip
+from .source import VIDEO_SUFFIXES, open_video, read_clip
 from .synthetic import synthetic_clip
 from .uvg import HNERV_CROP, UVG_FRAMES, UvgSequence, find_uvg, uvg_filename
 from .video import DEFAULT_FPS, MAX_SIDE, MIN_SIDE, VideoInfo, VideoSource
@@ -42,6 +42,7 @@ __all__ = [
     "find_uvg",
     "open_stream",
     "open_video",
+    "VIDEO_SUFFIXES",
     "parse_yuv_name",
     "read_clip",
     "rgb_to_yuv420",

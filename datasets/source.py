@@ -23,9 +23,13 @@ from .request import ReadRequest
 from .video import VideoInfo, VideoSource
 from .y4m import open_y4m
 
-__all__ = ["VideoInfo", "VideoSource", "open_video", "read_clip"]
+__all__ = ["VideoInfo", "VideoSource", "VIDEO_SUFFIXES", "open_video", "read_clip"]
 
 _READERS: dict[str, Callable[[Path, ReadRequest], VideoSource]] = {".y4m": open_y4m, ".yuv": open_raw_yuv}
+VIDEO_SUFFIXES = frozenset({".y4m", ".yuv", ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".ts", ".mts",
+                            ".mpg", ".mpeg", ".flv", ".nut", ".ivf"})
+"""The names a folder of videos is listed by (``nvc encode --batch``): open_video reads more (anything
+FFmpeg opens), but a folder also holds notes, logs and outputs that are not videos."""
 
 
 def open_video(

@@ -119,7 +119,7 @@ def _encode(source: Path, out: Path, capsys, *extra: str) -> tuple[int, str]:
     ("odd-17x9.y4m", ["--seek", "1", "-f", "2"], "2 frames asked for, the input has only 1 from frame 1 on"),
 ])
 def test_refused_with_one_line_and_exit_code_3(inputs, tmp_path, capsys, monkeypatch, name, extra, needle):
-    monkeypatch.setattr("nvc.codec.encoder._encode_group", lambda *a, **k: pytest.fail("refused only after fitting"))
+    monkeypatch.setattr("nvc.codec.encoder._GroupCoder.code", lambda *a, **k: pytest.fail("refused only after fitting"))
     code, err = _encode(inputs / name, tmp_path / "out.nvc", capsys, *extra)
     assert code == 3, err
     assert err.startswith("nvc: error: ") and "\n" not in err and "Traceback" not in err, err

@@ -253,7 +253,7 @@ def no_fitting(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("fitting started before the outputs were checked")
 
-    monkeypatch.setattr("nvc.codec.encoder._encode_group", refuse)
+    monkeypatch.setattr("nvc.codec.encoder._GroupCoder.code", refuse)
 
 
 def test_every_output_follows_the_overwrite_and_input_rules(sample, tmp_path, capsys, no_fitting):

@@ -214,7 +214,7 @@ def test_bpp_target_picks_a_quality_under_the_target(tiny_clip, tmp_path):
     dict(bpp=True), dict(kbps=float("inf")),
 ])  # a misspelled option is Python's TypeError for nvc.encode's typed keywords (tests/test_api.py)
 def test_bad_api_options_raise_usage_error_before_any_fit(tiny_clip, tmp_path, monkeypatch, options):
-    monkeypatch.setattr("nvc.codec.encoder._encode_group", lambda *a, **k: pytest.fail("fitted"))
+    monkeypatch.setattr("nvc.codec.encoder._GroupCoder.code", lambda *a, **k: pytest.fail("fitted"))
     with pytest.raises(nvc.UsageError):
         nvc.encode(tiny_clip[:2], tmp_path / "o.nvc", **{**TINY, **options})
     assert list(tmp_path.iterdir()) == []
