@@ -178,13 +178,16 @@ class Board:
     def wait(self, key: str, owner: int, on_poll: Callable[[], None] | None = None) -> bytes:
         """The value of ``key``, posted by rank ``owner``: waits while the owner is alive, fails fast when
         any rank posts a failure, and gives the owner up after ``timeout`` seconds without a heartbeat."""
-        while not self._store.check([key]):
-            self.check_others()
-            self._check_alive(owner)
-            if on_poll is not None:
-                on_poll()
-            time.sleep(_POLL_SECONDS)
-        return bytes(self._store.get(key))
+        try:
+            while not self._store.check([key]):
+                self.check_others()
+                self._check_alive(owner)
+                if on_poll is not None:
+                    on_poll()
+                time.sleep(_POLL_SECONDS)
+            return bytes(self._store.get(key))
+        except RuntimeError as exc:  # torch's DistStoreError: the store's host (rank 0 or torchrun) is gone
+            raise RankLostError(f"lost the job's store while waiting for rank {owner}: {exc}") from None
 
     def _check_alive(self, rank: int) -> None:
         beats, now = self._job.beats(rank), time.monotonic()

@@ -8,6 +8,11 @@ Every point is a row of OUT/results.json, keyed by (sequence, codec, setting) an
 it is measured; a rerun skips the points already there, so a long run can be stopped and resumed.
 At the end OUT/report.md (every point, BD-rates of nvc against each baseline, and against the
 published UVG results on UVG) and OUT/rd-*.png are regenerated; --report does only that.
+
+Under torchrun the processes share the sequences whole, as ``nvc encode --batch`` shares videos
+(nvc.codec.batch.spread, largest first), and rank 0 writes results.json and the report:
+
+    torchrun --nproc-per-node 8 -m tools.benchmark --uvg /data/UVG --frames 0 --device cuda --out bench/uvg
 Progress goes to stderr. Metric, baseline and BD definitions: codec/metrics.py,
 tools/baselines.py, tools/bdrate.py.
 """
@@ -19,6 +24,8 @@ import sys
 from pathlib import Path
 
 import nvc
+from nvc.codec.batch import input_size, spread
+from nvc.codec.distributed import Board, Job, current_job, job_rank
 from nvc.datasets import VideoInputError
 
 from .baselines import (
@@ -33,7 +40,7 @@ from .bench_nvc import encode_point, nvc_setting, score_file
 from .cli import HelpFormatter, parse_size
 from nvc.codec.metrics import SCORES
 from .report import write_report
-from .results import find_row, load_results, save_results
+from .results import find_row, fold_parts, load_results, part_path, save_results
 from .sequences import BenchSequence, clip_sequence, uvg_sequences
 
 __all__ = ["main"]
@@ -125,14 +132,38 @@ def _run_baselines(sequence: BenchSequence, settings: list[BaselineSetting], thr
         _log("done", sequence, setting.name, row)
 
 
-def _measure(args: argparse.Namespace, settings: list[BaselineSetting], rows: list[dict], results: Path) -> None:
+def _measure(args: argparse.Namespace, settings: list[BaselineSetting], rows: list[dict], results: Path,
+             job: Job) -> None:
+    """Measure this process's sequences (all of them, alone); under torchrun, rank 0 then waits for the others."""
     frames = args.frames or None
     sequences = (uvg_sequences(args.uvg, frames, args.crop, args.uvg_size) if args.uvg
                  else [clip_sequence(args.clip, frames)])
-    for sequence in sequences:
-        _run_nvc(sequence, args, rows, results)
-        _run_baselines(sequence, settings, args.threads, rows, results)
-        vars(sequence).pop("frames", None)  # release the frames before the next sequence is read
+    owners = spread([input_size(Path(s.tags["source"])) for s in sequences], job.world_size)
+    board = job.board() if job.distributed else None
+    try:
+        for sequence, owner in zip(sequences, owners):
+            if owner != job.rank:
+                continue
+            if board is not None:
+                board.doing(f"measuring {sequence.name}")
+            saved_to = part_path(results, sequence.name) if board is not None else results
+            _run_nvc(sequence, args, rows, saved_to)
+            _run_baselines(sequence, settings, args.threads, rows, saved_to)
+            vars(sequence).pop("frames", None)  # release the frames before the next sequence is read
+        if board is not None:
+            _all_done(board, job)
+    except BaseException as error:
+        if board is not None:
+            board.fail(error)
+        raise
+
+
+def _all_done(board: Board, job: Job) -> None:
+    """Say this process is done; rank 0 waits until every process is."""
+    board.post(f"done/{job.rank}", "1")
+    if job.rank == 0:
+        for rank in range(1, job.world_size):
+            board.wait(f"done/{rank}", rank)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,12 +180,20 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
     rows = load_results(results)
+    job = current_job() if job_rank() is not None else Job()
     if not args.report:
         try:
-            _measure(args, settings, rows, results)
+            _measure(args, settings, rows, results, job)
         except VideoInputError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        except nvc.NvcError as error:  # e.g. another process of the job failed or stopped responding
+            print(f"error: {error}", file=sys.stderr)
+            return error.exit_code
+        if job.rank != 0:
+            return 0  # rank 0 writes results.json and the report
+        if job.distributed:
+            rows = fold_parts(results)
     if not rows:
         print(f"error: {results} holds no results", file=sys.stderr)
         return 1
