@@ -28,7 +28,7 @@ from .bitstream import Bitstream, GroupRef
 from .config import CodecConfig, EncoderInfo, VideoHeader
 from .decoder import Decoder
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, TILE
-from .distributed import DEFAULT_RANK_TIMEOUT, Job, current_job
+from .distributed import DEFAULT_RANK_TIMEOUT, MAX_RANK_TIMEOUT, Job, current_job
 from .encoder import EncodeOptions, EncodeReport, Session, encode_video
 from .errors import InputError, UsageError
 from .outputs import Output, check_outputs
@@ -112,7 +112,7 @@ def encode(
     """
     options = EncodeOptions(preset=preset, quality=quality, group_size=group_size, key_interval=key_interval,
                             scene_cut_db=scene_cut_db, seed=seed, device=device, tile=tile, tuning=tuning)
-    rank_timeout = checks.real("rank_timeout", rank_timeout, 0, math.inf)
+    rank_timeout = checks.real("rank_timeout", rank_timeout, 0.1, MAX_RANK_TIMEOUT)
     job = current_job(rank_timeout) if checks.flag("distributed", distributed) else Job()
     if dest is not None and not _is_binary_writer(dest):
         dest = checks.path("dest", dest)

@@ -330,6 +330,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from .api import encode
 
     distributed = job_rank() is not None
+    if distributed and args.input == STDIO:
+        raise UsageError("under torchrun every process reads the input itself: name a file, not -")
     quality = DEFAULT_QUALITY if args.quality is None else args.quality
     report = encode(_stdio(args.input, sys.stdin.buffer), _stdio(args.output, sys.stdout.buffer), quality=quality,
                     bpp=args.bpp, kbps=args.bitrate, on_progress=_on_progress(args, distributed),

@@ -26,11 +26,14 @@ from typing import Any, Callable
 from .errors import EXIT_RUNTIME, CodecRuntimeError, NvcError, UsageError
 
 __all__ = ["Job", "Board", "RankFailedError", "RankLostError", "HEARTBEAT_SECONDS", "DEFAULT_RANK_TIMEOUT",
+           "MAX_RANK_TIMEOUT",
            "current_job", "job_rank"]
 
 HEARTBEAT_SECONDS = 2.0
 DEFAULT_RANK_TIMEOUT = 300.0
 """Seconds a rank's heartbeat may stand still before the job gives it up (``--rank-timeout``)."""
+MAX_RANK_TIMEOUT = 7 * 24 * 3600.0
+"""A week: longer is "forever", which a job must never wait."""
 _POLL_SECONDS = 0.2
 _RENDEZVOUS_TIMEOUT = timedelta(minutes=10)
 _PREFIX = "nvc/"

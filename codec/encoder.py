@@ -203,8 +203,9 @@ def encode_video(
                                  video.colour.full_range)
             size = _write(dest, header, config, encoder_info, [coded[i] for i in sorted(coded)])
             stats = [coded[i].stats for i in sorted(coded)]
+            samples = frame_count * video.width * video.height * 3
             report = EncodeReport(size, video.width, video.height, frame_count,
-                                  _psnr(sum(g.squared_error for g in stats) / (frame_count * video.width * video.height * 3)),
+                                  _psnr(sum(g.squared_error for g in stats) / samples),
                                   time.perf_counter() - start, options.quality, stats)
             if board is not None:
                 board.post("report", json.dumps({"bytes": size, "frames": frame_count, "psnr": report.psnr,

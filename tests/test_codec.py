@@ -211,7 +211,8 @@ def test_bpp_target_picks_a_quality_under_the_target(tiny_clip, tmp_path):
     dict(seed=2**64), dict(seed=-1), dict(scene_cut_db=float("nan")), dict(progress=1), dict(preset=None),
     dict(tile=16.0), dict(logdir=3), dict(colour="bt709"), dict(fps=29.97), dict(fps=0), dict(fps=True),
     dict(frames=2.0), dict(frames=0), dict(seek=-1), dict(seek="1"), dict(input_res=(0, 0)), dict(bpp="0.1"),
-    dict(bpp=True), dict(kbps=float("inf")),
+    dict(bpp=True), dict(kbps=float("inf")), dict(distributed="yes"), dict(rank_timeout=-1.0),
+    dict(rank_timeout="60"), dict(resume=1),
 ])  # a misspelled option is Python's TypeError for nvc.encode's typed keywords (tests/test_api.py)
 def test_bad_api_options_raise_usage_error_before_any_fit(tiny_clip, tmp_path, monkeypatch, options):
     monkeypatch.setattr("nvc.codec.encoder._GroupCoder.code", lambda *a, **k: pytest.fail("fitted"))

@@ -262,3 +262,10 @@ def test_the_uvg_benchmark_shares_its_sequences_among_two_processes(tmp_path):
     assert sorted(r["sequence"] for r in rows) == ["Beauty-2f", "Jockey-2f"]
     assert not list((out / "parts").glob("*.json"))  # folded into results.json by rank 0
     assert (out / "report.md").exists()
+
+
+def test_stdin_cannot_feed_a_job_of_several_processes(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert main(["encode", "-", str(tmp_path / "o.nvc")]) == UsageError.exit_code
+    assert "name a file, not -" in capsys.readouterr().err
