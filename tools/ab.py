@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(results: dict[str, dict], clips: list[str], preset: str, qualities: list[int], seeds: list[int],
            arms: dict[str, list[str]]) -> str:
-    """Markdown: every point, then BD-rate / BD-PSNR of B against A per clip and seed."""
+    """Markdown: every point, BD-rate / BD-PSNR of B against A per clip and seed (with two or more
+    qualities), and with several seeds the spread of each arm over them."""
     lines = [f"A: {' '.join(arms['A']) or '(default)'}; B: {' '.join(arms['B']) or '(default)'}; preset {preset}",
              "", "| clip | seed | q | A bytes | A dB | A s | B bytes | B dB | B s |", "|---|---|---|---|---|---|---|---|---|"]
     deltas: list[tuple[float, float]] = []
@@ -135,11 +136,22 @@ def report(results: dict[str, dict], clips: list[str], preset: str, qualities: l
             for q, a, b in zip(qualities, rows["A"], rows["B"]):
                 lines.append(f"| {clip} | {seed} | {q} | {a['bytes']} | {a['psnr_rgb']:.2f} | {a['encode_s']:.0f} | "
                              f"{b['bytes']} | {b['psnr_rgb']:.2f} | {b['encode_s']:.0f} |")
+            if len(qualities) < 2:
+                continue
             curves = [([r["bpp"] for r in rows[arm]], [r["psnr_rgb"] for r in rows[arm]]) for arm in ("A", "B")]
             rate = bd_rate(*curves[0], *curves[1])
             gain = bd_psnr(*curves[0], *curves[1])
             deltas.append((rate, gain))
             lines.append(f"| {clip} | {seed} | BD | | | | B vs A: {rate:+.1f} % | {gain:+.2f} dB | |")
+    if len(seeds) > 1:
+        lines += ["", "| clip | q | arm | PSNR spread over seeds | bytes spread (max / min - 1) |", "|---|---|---|---|---|"]
+        for clip in clips:
+            for q in qualities:
+                for arm, items in arms.items():
+                    points = [results[_arm_key(clip, preset, q, seed, items)] for seed in seeds]
+                    psnrs, sizes = [r["psnr_rgb"] for r in points], [r["bytes"] for r in points]
+                    lines.append(f"| {clip} | {q} | {arm} | {max(psnrs) - min(psnrs):.2f} dB | "
+                                 f"{100 * (max(sizes) / min(sizes) - 1):.1f} % |")
     finite = [d for d in deltas if all(np.isfinite(d))]
     if finite:
         lines.append(f"\nmean over {len(finite)} clip-seed pairs with a shared range: BD-rate "
