@@ -470,11 +470,13 @@ def _decode_to(source: str, output: str, start: int, stop: int | None, *, lossle
 
 
 def _describe_device(args: argparse.Namespace) -> None:
-    """Under -v on a GPU, say whether the fused kernels or the PyTorch fallback render."""
+    """Under -v on a GPU, say whether the fused kernels or the PyTorch fallback render this file."""
     if args.verbose and args.device == "cuda":
-        from nvc import cuda_ext
+        from .api import VideoFile
+        from .render import describe_render
 
-        _log(args, cuda_ext.describe())
+        with VideoFile(args.input) as video:
+            _log(args, describe_render(video.info.config, args.device))
 
 
 def cmd_decode(args: argparse.Namespace) -> int:

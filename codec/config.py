@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
 from nvc.datasets.limits import MAX_FPS, MAX_FPS_TERM, MAX_FRAMES, MAX_PIXELS, MAX_SIDE
-from nvc.models import ArchitectureConfig, HNeRVConfig, config_from_dict, config_to_dict, get_architecture
+from nvc.models import (DEFAULT_ARCHITECTURE, ArchitectureConfig, config_from_dict, config_to_dict, get_architecture,
+                        typed_value)
 
 from .defaults import GROUP_SIZE, KEY_INTERVAL, TILE
 
@@ -29,8 +30,8 @@ _MAX_NESTING = 4
 class CodecConfig:
     """What rebuilds the networks and renders the frames."""
 
-    arch: str = "hnerv"
-    model: ArchitectureConfig = field(default_factory=HNeRVConfig)
+    arch: str = DEFAULT_ARCHITECTURE
+    model: ArchitectureConfig = field(default_factory=lambda: get_architecture(DEFAULT_ARCHITECTURE).config_type())
     group_size: int = GROUP_SIZE
     key_interval: int = KEY_INTERVAL
     tile: int = TILE
@@ -106,27 +107,23 @@ def config_from_json(data: bytes) -> tuple[CodecConfig, EncoderInfo]:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"config is not valid JSON: {exc}") from None
     _require_keys(doc, {"arch", "model", "group_size", "key_interval", "tile", "encoder"}, "config")
-    arch = _typed(doc, "arch", str)
+    arch = typed_value("arch", str, doc["arch"])
     model_doc = doc["model"]
     if not isinstance(model_doc, dict):
         raise ValueError("config field 'model' must be an object")
     config = CodecConfig(
         arch=arch,
         model=config_from_dict(arch, model_doc),
-        group_size=_typed(doc, "group_size", int),
-        key_interval=_typed(doc, "key_interval", int),
-        tile=_typed(doc, "tile", int),
+        group_size=typed_value("group_size", int, doc["group_size"]),
+        key_interval=typed_value("key_interval", int, doc["key_interval"]),
+        tile=typed_value("tile", int, doc["tile"]),
     )
     enc_doc = doc["encoder"]
     if not isinstance(enc_doc, dict):
         raise ValueError("config field 'encoder' must be an object")
-    _require_keys(enc_doc, {"preset", "quality", "rate_lambda", "seed", "nvc_version"}, "encoder")
+    _require_keys(enc_doc, {f.name for f in fields(EncoderInfo)}, "encoder")
     encoder = EncoderInfo(
-        preset=_typed(enc_doc, "preset", str),
-        quality=_typed(enc_doc, "quality", int),
-        rate_lambda=float(_typed(enc_doc, "rate_lambda", (int, float))),
-        seed=_typed(enc_doc, "seed", int),
-        nvc_version=_typed(enc_doc, "nvc_version", str),
+        **{f.name: typed_value(f.name, f.type, enc_doc[f.name]) for f in fields(EncoderInfo)}
     )
     if not math.isfinite(encoder.rate_lambda):
         raise ValueError("config field 'rate_lambda' is not finite")
@@ -164,9 +161,3 @@ def _require_keys(doc: Any, keys: set[str], where: str) -> None:
     if set(doc) != keys:
         raise ValueError(f"{where} keys {sorted(doc)} differ from the expected {sorted(keys)}")
 
-
-def _typed(doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    value = doc[key]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ValueError(f"config field {key!r} has the wrong type")
-    return value

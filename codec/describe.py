@@ -51,7 +51,6 @@ def info_lines(name: str, info: FileInfo, groups: Sequence[GroupInfo] | None = N
     """The text of ``nvc info``: one fact per line, no Python reprs."""
     seconds = float(info.frames / info.fps)
     colour = f"{info.colour_matrix.upper().replace('BT', 'BT.')} {'full' if info.full_range else 'limited'} range"
-    model = info.config.model
     encoder = info.encoder
     kbps = info.file_bytes * 8 / seconds / 1000
     lines = [
@@ -61,9 +60,7 @@ def info_lines(name: str, info: FileInfo, groups: Sequence[GroupInfo] | None = N
         f"{plural(info.key_groups, 'key group')} (one every {info.config.key_interval})",
         f"size:    {info.file_bytes} bytes (header {info.header_bytes}, groups {info.group_bytes}, "
         f"index {info.file_bytes - info.header_bytes - info.group_bytes}), {info.bpp:.4f} bpp, {kbps:.1f} kbit/s",
-        f"model:   {info.config.arch}, {plural(len(model.strides), 'stage')}, strides "
-        f"{'/'.join(map(str, model.strides))}, channels {'/'.join(map(str, model.channels))}, "
-        f"tile {info.config.tile}",
+        f"model:   {info.config.arch}, {info.config.model.summary()}, tile {info.config.tile}",
         f"encoder: nvc {encoder.nvc_version or 'unknown'}, preset {encoder.preset}, quality {encoder.quality}, "
         f"seed {encoder.seed}",
     ]

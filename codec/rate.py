@@ -17,7 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:  # nvc.models pulls torch; the CLI reads this module's tables before it needs it
-    from nvc.models import FitSettings, HNeRVConfig
+    from nvc.models import ArchitectureConfig, FitSettings
 
 __all__ = ["PRESETS", "QUALITY_RANGE", "DEFAULT_QUALITY", "Preset", "Tuning", "rate_lambda", "model_for_video",
            "fit_settings"]
@@ -25,8 +25,6 @@ __all__ = ["PRESETS", "QUALITY_RANGE", "DEFAULT_QUALITY", "Preset", "Tuning", "r
 QUALITY_RANGE = (0, 51)
 DEFAULT_QUALITY = 28
 _LAMBDA_AT_DEFAULT = 4e-3
-_BASE_CHANNELS = (64, 48, 32, 24, 16)
-_STRIDE_LADDER = ((5, 4, 2, 2, 2), (4, 4, 2, 2, 2), (4, 2, 2, 2, 2), (4, 2, 2, 2), (2, 2, 2, 2), (2, 2, 2), (2, 2))
 
 
 @dataclass(frozen=True)
@@ -59,10 +57,11 @@ def _tunable_fit_fields() -> dict[str, str]:
 
 @cache
 def _tunable_model_fields() -> dict[str, str]:
-    """HNeRVConfig fields a Tuning may set, by type name."""
-    from nvc.models import HNeRVConfig
+    """Fields of the default architecture's config a Tuning may set, by type name."""
+    from nvc.models import DEFAULT_ARCHITECTURE, get_architecture
 
-    return {f.name: f.type for f in dataclasses.fields(HNeRVConfig) if f.type != "str"}
+    config_type = get_architecture(DEFAULT_ARCHITECTURE).config_type
+    return {f.name: str(f.type) for f in dataclasses.fields(config_type) if f.type != "str"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class Tuning:
 
     Attributes:
         fit: ``(FitSettings field, value)`` pairs replacing the derived settings of every group.
-        model: ``(HNeRVConfig field, value)`` pairs replacing the derived network's fields.
+        model: ``(config field, value)`` pairs replacing the derived network's fields.
         width: multiplier of the network's channel counts (before ``model``).
     """
 
@@ -128,23 +127,17 @@ def rate_lambda(quality: int) -> float:
     return _LAMBDA_AT_DEFAULT * 2.0 ** ((quality - DEFAULT_QUALITY) / 6)
 
 
-def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuning()) -> HNeRVConfig:
-    """Network for a video: strides from the frame size, width from the quality (and ``tuning``).
+def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuning()) -> ArchitectureConfig:
+    """Network for a video: the architecture sizes it for the frame; its width follows the quality.
 
-    The total stride is the largest of the ladder that keeps the embedding grid at least about
-    1.6 positions on the short side, so small frames are not mostly padding.  Width is 1.0x at and
-    below the default quality and narrows above it (about 0.5x at quality 51).
+    Width is 1.0x at and below the default quality and narrows above it (about 0.5x at quality
+    51), times ``tuning.width``; ``tuning.model`` then replaces fields.
     """
-    from nvc.models import HNeRVConfig
+    from nvc.models import DEFAULT_ARCHITECTURE, get_architecture
 
-    short = min(height, width)
-    strides = next((s for s in _STRIDE_LADDER if math.prod(s) * 1.6 <= short), _STRIDE_LADDER[-1])
     scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24))) * tuning.width
-    channels = tuple(max(8, int(round(c * scale / 4)) * 4) for c in _BASE_CHANNELS[-len(strides):])
-    kernels = (1,) + (3,) * (len(strides) - 1)
-    config = HNeRVConfig(stem_channels=channels[0], channels=channels, strides=strides, kernels=kernels,
-                         tiled_stages=min(2, len(strides)))
-    return dataclasses.replace(config, **dict(tuning.model))
+    config = get_architecture(DEFAULT_ARCHITECTURE).size(height, width, scale)
+    return dataclasses.replace(config, **dict(tuning.model))  # type: ignore[type-var]  # a dataclass (protocol)
 
 
 def fit_settings(preset: str, quality: int, from_scratch: bool, tuning: Tuning = Tuning()) -> FitSettings:

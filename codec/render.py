@@ -1,23 +1,24 @@
-"""Rebuild a group's network from its symbols and render its frames tile by tile.
+"""Rebuild a group's network from its symbols and render its frames.
 
 The encoder measures its reconstruction through this module too, so the frames it scores are
-the frames the decoder produces.
+the frames the decoder produces.  Which path renders (fused kernels or PyTorch) is the
+architecture's choice (nvc.models.registry.DecoderNetwork.render_frames).
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from nvc import cuda_ext
-from nvc.models import QuantizedTensor, get_architecture, load_symbols
+from nvc.models import get_architecture
+from nvc.models.quantized import QuantizedTensor, load_symbols
 
 from .config import CodecConfig
 
-__all__ = ["build_network", "expected_shapes", "render_frames", "to_uint8"]
+__all__ = ["build_network", "describe_render", "expected_shapes", "render_frames"]
 
 
 def build_network(config: CodecConfig, height: int, width: int, frame_count: int) -> nn.Module:
@@ -35,9 +36,9 @@ def expected_shapes(config: CodecConfig, height: int, width: int, frame_count: i
     return config.model.parameter_shapes(height, width, frame_count)
 
 
-def to_uint8(frame: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] -> (H, W, 3) uint8, rounding to nearest."""
-    return (frame.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+def describe_render(config: CodecConfig, device: str | torch.device) -> str:
+    """One line for ``-v``: which path renders this file's architecture on ``device``."""
+    return get_architecture(config.arch).render_path(torch.device(device))
 
 
 def render_frames(
@@ -51,11 +52,11 @@ def render_frames(
     dtype: torch.dtype | None = None,
     batch: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """Render (a range of) a group's frames from its decoded symbols.
+    """Render (a range of) a group's frames from its decoded symbols, as (H, W, 3) uint8.
 
-    On CUDA with the fused kernels available (``nvc.cuda_ext``), ``batch`` frames (default: by a
-    pixel budget) are rendered at once, all their tiles in one batch.  ``dtype`` (torch.float16 /
-    torch.bfloat16) renders in half precision; the final sum and rounding stay float32.
+    ``batch`` frames (default: by a pixel budget) go through a fused path at once where the
+    architecture has one.  ``dtype`` (torch.float16 / torch.bfloat16) renders in half precision;
+    the final sum and rounding stay float32.
     """
     network = build_network(config, height, width, frame_count)
     load_symbols(network, symbols)
@@ -63,8 +64,4 @@ def render_frames(
     if dtype is not None:
         network.to(dtype)
     indices = frames if frames is not None else range(frame_count)
-    if network.embeddings.device.type == "cuda" and cuda_ext.active(network.embeddings):
-        yield from cuda_ext.render_uint8(network, indices, config.tile, batch)
-        return
-    for index in indices:
-        yield to_uint8(network.render_tiled(index, config.tile))
+    yield from network.render_frames(indices, config.tile, batch)

@@ -1,4 +1,7 @@
-"""nvc.cuda_ext: fused CUDA kernels for the decoder, with a PyTorch fallback for every op.
+"""nvc.cuda_ext: fused CUDA operations, with a PyTorch fallback for every op.
+
+Operations only, public and model-agnostic (like torchvision.ops): no network lives here.  Each
+architecture composes them into its own fused path (HNeRV's: models/hnerv_fused.py).
 
     >>> from nvc import cuda_ext
     >>> cuda_ext.describe()          # one line: which path serves the ops
@@ -19,6 +22,7 @@ from .ops import (
     activation_name,
     active,
     bias_residual,
+    bilinear_crop,
     compose_frames,
     depthwise_bias_act,
     shuffle_bias_act,
@@ -35,29 +39,15 @@ __all__ = [
     "arch_list",
     "available",
     "bias_residual",
+    "bilinear_crop",
     "build_dir",
     "compose_frames",
     "depthwise_bias_act",
     "describe",
     "enabled",
     "load",
-    "render_batch",
-    "render_uint8",
     "set_enabled",
     "shuffle_bias_act",
     "to_uint8_frame",
 ]
 
-
-def render_batch(network, frame_indices, tile, out=None):
-    """Render frames of an HNeRV network as one fused batch: (F, H, W, 3) uint8 (see ``tiled``)."""
-    from .tiled import render_batch as _render_batch
-
-    return _render_batch(network, frame_indices, tile, out)
-
-
-def render_uint8(network, frame_indices, tile, batch=None):
-    """Frames as (H, W, 3) uint8 numpy arrays, rendered ``batch`` frames at a time (see ``tiled``)."""
-    from .tiled import render_uint8 as _render_uint8
-
-    return _render_uint8(network, frame_indices, tile, batch)

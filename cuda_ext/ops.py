@@ -23,7 +23,8 @@ from torch import nn
 from . import build
 
 __all__ = ["ACTIVATIONS", "FrameMask", "Placements", "activation_name", "active", "apply_activation",
-           "bias_residual", "compose_frames", "depthwise_bias_act", "shuffle_bias_act", "to_uint8_frame"]
+           "bias_residual", "bilinear_crop", "compose_frames", "depthwise_bias_act", "shuffle_bias_act",
+           "to_uint8_frame"]
 
 ACTIVATIONS = {"none": 0, "gelu": 1, "relu": 2, "silu": 3}
 _FUSED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -209,15 +210,29 @@ def compose_frames(head: torch.Tensor, bias: torch.Tensor | None, skip: torch.Te
         ext.compose_frames(head, bias, skip, 1.0 / r, placements.tensor(head.device), placements.core_h,
                            placements.core_w, out)
         return out
-    from nvc.models.hnerv import _bilinear_crop
-
     for b, (f, oy, ox, y0, x0, y1, x1) in enumerate(placements.rows):
         if y1 <= y0 or x1 <= x0:
             continue
         top, left = y0 // r, x0 // r
         rows, cols = -(-(y1 - top * r) // r), -(-(x1 - left * r) // r)
-        up = _bilinear_crop(skip[f : f + 1].float(), top, left, rows, cols, r)[0]
+        up = bilinear_crop(skip[f : f + 1].float(), top, left, rows, cols, r)[0]
         up = up[:, y0 - top * r : y1 - top * r, x0 - left * r : x1 - left * r]
         body = head[b, :, y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         to_uint8_frame(body, up.to(torch.float32), bias, 0.5, out[f, y0:y1, x0:x1])
     return out
+
+
+def bilinear_crop(low: torch.Tensor, top: int, left: int, rows: int, cols: int, r: int) -> torch.Tensor:
+    """Bilinear x r upsampling of a crop, equal to the same region of the whole-map upsampling.
+
+    ``low`` (N, C, h, w); the crop is rows ``top..top+rows-1``, columns ``left..left+cols-1``; the
+    result is (N, C, rows * r, cols * r), what ``F.interpolate(low, scale_factor=r, mode="bilinear")``
+    holds there.  A one-pixel ring, clamped at the map's edges like ``F.interpolate`` does, gives
+    every output pixel of the crop the same two neighbours it has in the whole map.
+    """
+    h, w = low.shape[-2:]
+    ys = torch.arange(top - 1, top + rows + 1, device=low.device).clamp(0, h - 1)
+    xs = torch.arange(left - 1, left + cols + 1, device=low.device).clamp(0, w - 1)
+    ring = low[..., ys[:, None], xs[None, :]]
+    up = F.interpolate(ring, size=((rows + 2) * r, (cols + 2) * r), mode="bilinear", align_corners=False)
+    return up[..., r : (rows + 1) * r, r : (cols + 1) * r]

@@ -27,24 +27,14 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from .psnr import psnr_from_mse
 from .quant import TensorQuantizer
+from .quantized import GroupSymbols, QuantizedTensor, dequantize
 
-__all__ = ["FitSettings", "FitEvent", "FitResult", "QuantizedTensor", "best_start", "fit_group", "load_symbols",
-           "native_bfloat16", "psnr_from_mse"]
+__all__ = ["FitSettings", "FitEvent", "FitResult", "best_start", "fit_group", "native_bfloat16"]
 
 PER_FRAME_PARAMETERS = ("embeddings",)
 _PRECISIONS = ("auto", "float32", "bfloat16")
-
-
-@dataclass(frozen=True)
-class QuantizedTensor:
-    """A coded tensor: integer symbols and the step that dequantizes them (``w = q * step``)."""
-
-    symbols: torch.Tensor  # int64
-    step: float  # exactly representable as float32
-
-
-GroupSymbols = dict[str, QuantizedTensor]
 
 
 @dataclass(frozen=True)
@@ -109,22 +99,6 @@ class FitResult:
     iterations: int
     seconds: float
     cost: float  # MSE + lambda * estimated bits / pixels of the returned state
-
-
-def psnr_from_mse(mse: float) -> float:
-    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
-
-
-def load_symbols(model: nn.Module, symbols: Mapping[str, QuantizedTensor]) -> None:
-    """Set the model's parameters to their dequantized values (what the decoder computes)."""
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, coded in symbols.items():
-            params[name].copy_(dequantize(coded))
-
-
-def dequantize(coded: QuantizedTensor) -> torch.Tensor:
-    return coded.symbols.to(torch.float32) * torch.tensor(coded.step, dtype=torch.float32)
 
 
 def fit_group(

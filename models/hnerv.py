@@ -10,21 +10,30 @@ last ``tiled_stages`` stages run either on the whole frame (fitting) or tile by 
 (decoding), so decode memory depends on the tile size, not on the frame size.  Tiles reproduce the
 whole-frame result exactly: before every spatial convolution, positions outside the frame are set
 to zero, which is what the whole-frame convolution's zero padding sees.
+
+On CUDA with nvc.cuda_ext's kernels available, inference composes the fused ops instead (layer by
+layer here, every tile of a batch at once in :mod:`.hnerv_fused`); :data:`HNERV` is what the model
+registry knows of this architecture: its config, its sizing and its renderer.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nvc import cuda_ext
 from nvc.cuda_ext import ops as fused
 
-__all__ = ["HNeRVConfig", "HNeRV", "Window"]
+from .rendering import render_tile_by_tile
+from .tiling import tile_grid
+
+__all__ = ["HNERV", "HNeRV", "HNeRVArchitecture", "HNeRVConfig", "Window"]
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 MAX_CHANNELS = 1024
@@ -68,6 +77,25 @@ class HNeRVConfig:
     @property
     def total_stride(self) -> int:
         return math.prod(self.strides)
+
+    def summary(self) -> str:
+        """One line for ``nvc info``: stages, strides and channels."""
+        stages = len(self.strides)
+        return (f"{stages} stage{'' if stages == 1 else 's'}, strides {'/'.join(map(str, self.strides))}, "
+                f"channels {'/'.join(map(str, self.channels))}")
+
+    def geometry_problem(self, height: int, width: int) -> str | None:
+        """Why this network cannot sensibly render frames of this size (nothing allocated), or None.
+
+        The untiled stages run on the whole padded frame, ``ceil(side / total stride) * total stride``
+        per side, so a total stride far above the frame size (a tiny frame with strides 8^8) would
+        make the decoder allocate terabytes for an 8x8 video.
+        """
+        longer = max(width, height, 16)
+        if self.total_stride > longer:
+            return (f"total stride {self.total_stride} exceeds the frame's longer side ({longer}): "
+                    "the frame would be mostly padding")
+        return None
 
     @property
     def tiled_stride(self) -> int:
@@ -278,25 +306,33 @@ class HNeRV(nn.Module):
         boundary_width = widths[len(config.strides) - config.tiled_stages]
         self.skip = nn.Conv2d(boundary_width, 3, 1)
         self.head = nn.Conv2d(config.channels[-1], 3, 3, padding=1)
+        self.tile_plans: dict[tuple[object, ...], object] = {}
+        """The fused path's index tensors per layout (:mod:`.hnerv_fused`), built once."""
 
     @property
     def num_frames(self) -> int:
         return self.embeddings.shape[0]
 
     @property
-    def _split(self) -> int:
-        return len(self.stages) - self.config.tiled_stages
+    def untiled_stages(self) -> list[UpStage]:
+        """The low-resolution stages, run on whole frames."""
+        return list(self.stages)[: len(self.stages) - self.config.tiled_stages]
+
+    @property
+    def tiled_stages(self) -> list[UpStage]:
+        """The high-resolution stages, run tile by tile when decoding."""
+        return list(self.stages)[len(self.stages) - self.config.tiled_stages :]
 
     def boundary_features(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Run the untiled low-resolution stages on whole frames."""
         x = self.stem(embeddings)
-        for stage in self.stages[: self._split]:
+        for stage in self.untiled_stages:
             x = stage(x)
         return x
 
     def tiled_part(self, x: torch.Tensor, window: Window | None) -> torch.Tensor:
         """Run the high-resolution stages and the head on a (cropped) boundary feature map."""
-        for stage in self.stages[self._split :]:
+        for stage in self.tiled_stages:
             x = stage(x, window)
             window = None if window is None else window.scaled(stage.stride)
         return self.head(zero_outside(x, window))
@@ -309,19 +345,6 @@ class HNeRV(nn.Module):
         out = self.tiled_part(feats, None) + skip + 0.5
         return out[..., : self.height, : self.width]
 
-    def halo(self) -> int:
-        """Boundary-resolution pixels of context a tile needs on each side."""
-        return self.config.halo()
-
-    def tiles(self, tile: int) -> Iterator[tuple[int, int, int, int]]:
-        """Tiles (top, left, rows, cols) in boundary-resolution pixels covering the visible frame."""
-        r = self.config.tiled_stride
-        rows, cols = -(-self.height // r), -(-self.width // r)
-        step = max(1, tile // r)
-        for top in range(0, rows, step):
-            for left in range(0, cols, step):
-                yield top, left, min(step, rows - top), min(step, cols - left)
-
     @torch.inference_mode()
     def render_tiled(self, frame_index: int, tile: int) -> torch.Tensor:
         """Render one frame tile by tile; returns (3, H, W) float32 in [0, 1] before rounding.
@@ -331,29 +354,57 @@ class HNeRV(nn.Module):
         feats = self.boundary_features(self.embeddings[frame_index : frame_index + 1])
         skip_lr = self.skip(feats)
         hb, wb = feats.shape[-2:]
-        halo, r = self.halo(), self.config.tiled_stride
+        halo, r = self.config.halo(), self.config.tiled_stride
         padded = F.pad(feats, (halo, halo, halo, halo))
         out = torch.empty(3, self.height, self.width, dtype=torch.float32, device=feats.device)
-        for top, left, rows, cols in self.tiles(tile):
-            crop = padded[..., top : top + rows + 2 * halo, left : left + cols + 2 * halo]
-            window = Window(top - halo, left - halo, hb, wb)
-            body = self.tiled_part(crop, window)[..., halo * r : (halo + rows) * r, halo * r : (halo + cols) * r]
-            skip = _bilinear_crop(skip_lr, top, left, rows, cols, r)
-            y0, x0 = top * r, left * r
-            y1, x1 = min(y0 + rows * r, self.height), min(x0 + cols * r, self.width)
+        for t in tile_grid(-(-self.height // r), -(-self.width // r), tile // r):
+            crop = padded[..., t.top : t.top + t.rows + 2 * halo, t.left : t.left + t.cols + 2 * halo]
+            window = Window(t.top - halo, t.left - halo, hb, wb)
+            body = self.tiled_part(crop, window)[..., halo * r : (halo + t.rows) * r, halo * r : (halo + t.cols) * r]
+            skip = fused.bilinear_crop(skip_lr, t.top, t.left, t.rows, t.cols, r)
+            y0, x0 = t.top * r, t.left * r
+            y1, x1 = min(y0 + t.rows * r, self.height), min(x0 + t.cols * r, self.width)
             out[:, y0:y1, x0:x1] = (body.float() + skip.float() + 0.5)[0, :, : y1 - y0, : x1 - x0]
         return out
 
+    def render_frames(self, frame_indices: Iterable[int], tile: int, batch: int | None = None) -> Iterator[np.ndarray]:
+        """Frames as (H, W, 3) uint8: all tiles of ``batch`` frames at once through the fused kernels
+        where they serve (CUDA, extension built), else tile by tile."""
+        if fused.active(self.embeddings):
+            from .hnerv_fused import render_uint8
 
-def _bilinear_crop(low: torch.Tensor, top: int, left: int, rows: int, cols: int, r: int) -> torch.Tensor:
-    """Bilinear x r upsampling of a crop, equal to the same region of the whole-map upsampling.
+            yield from render_uint8(self, frame_indices, tile, batch)
+        else:
+            yield from render_tile_by_tile(self, frame_indices, tile)
 
-    A one-pixel ring, clamped at the map's edges like ``F.interpolate`` does, gives every output
-    pixel of the crop the same two neighbours it has in the whole map.
-    """
-    h, w = low.shape[-2:]
-    ys = torch.arange(top - 1, top + rows + 1, device=low.device).clamp(0, h - 1)
-    xs = torch.arange(left - 1, left + cols + 1, device=low.device).clamp(0, w - 1)
-    ring = low[..., ys[:, None], xs[None, :]]
-    up = F.interpolate(ring, size=((rows + 2) * r, (cols + 2) * r), mode="bilinear", align_corners=False)
-    return up[..., r : (rows + 1) * r, r : (cols + 1) * r]
+
+class HNeRVArchitecture:
+    """HNeRV as the model registry sees it: config type, sizing for a video, network, render path."""
+
+    name = "hnerv"
+    config_type = HNeRVConfig
+
+    def size(self, height: int, width: int, width_scale: float) -> HNeRVConfig:
+        """Network for a frame size: strides from the size, channels scaled by ``width_scale``.
+
+        The total stride is the largest of the ladder that keeps the embedding grid at least about
+        1.6 positions on the short side, so small frames are not mostly padding.
+        """
+        short = min(height, width)
+        strides = next((s for s in _STRIDE_LADDER if math.prod(s) * 1.6 <= short), _STRIDE_LADDER[-1])
+        channels = tuple(max(8, int(round(c * width_scale / 4)) * 4) for c in _BASE_CHANNELS[-len(strides):])
+        kernels = (1,) + (3,) * (len(strides) - 1)
+        return HNeRVConfig(stem_channels=channels[0], channels=channels, strides=strides, kernels=kernels,
+                           tiled_stages=min(2, len(strides)))
+
+    def build(self, config: HNeRVConfig, height: int, width: int, num_frames: int) -> HNeRV:
+        return HNeRV(config, height, width, num_frames)
+
+    def render_path(self, device: torch.device) -> str:
+        return cuda_ext.describe() if device.type == "cuda" else "PyTorch on the CPU"
+
+
+_BASE_CHANNELS = (64, 48, 32, 24, 16)
+_STRIDE_LADDER = ((5, 4, 2, 2, 2), (4, 4, 2, 2, 2), (4, 2, 2, 2, 2), (4, 2, 2, 2), (2, 2, 2, 2), (2, 2, 2), (2, 2))
+
+HNERV = HNeRVArchitecture()

@@ -1,36 +1,51 @@
-"""Named decoder architectures, so the codec builds networks from a name and a config dict.
+"""The model registry: every decoder architecture the codec can build, and what each must answer.
 
-Adding an architecture means registering it here; the codec and the bitstream only ever see the
-name and the config's fields.
+The codec sees an architecture only through the protocols below, reached by the name stored in
+the file's header:
+
+* :class:`ArchitectureConfig`, the config stored in the header: its parameter shapes and what
+  decoding would cost (the decoder bounds a hostile header with these answers before it
+  allocates anything), and a one-line summary for ``nvc info``;
+* :class:`Architecture`: the config type, sizing a network for a video, building it, and which
+  path renders on a device (said under ``-v``);
+* :class:`DecoderNetwork`, the built network: a whole-frame render for fitting, a tiled render
+  whose memory the tile size bounds, and uint8 frames by the architecture's own fastest path
+  (fused CUDA kernels where it has them, :func:`.rendering.render_tile_by_tile` otherwise).
+
+Adding an architecture means writing it in nvc.models and registering it in :data:`ARCHITECTURES`;
+nothing in nvc.codec changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple, Protocol
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Protocol
 
-from torch import nn
+import numpy as np
+import torch
 
-from .hnerv import HNeRV, HNeRVConfig
+from .hnerv import HNERV
+from .jsonfields import typed_value
 
-__all__ = ["ArchitectureConfig", "Architecture", "ARCHITECTURES", "get_architecture", "config_from_dict",
-           "config_to_dict"]
+__all__ = ["ARCHITECTURES", "Architecture", "ArchitectureConfig", "DEFAULT_ARCHITECTURE", "DecoderNetwork",
+           "config_from_dict", "config_to_dict", "get_architecture"]
 
 
 class ArchitectureConfig(Protocol):
     """What the codec asks of an architecture's config, from the header alone (nothing built).
 
-    The decoder checks a file against these answers before it allocates or computes anything
-    that the file's size does not pay for.
+    A frozen dataclass whose fields are JSON scalars or tuples of integers (stored in the header).
     """
 
-    @property
-    def total_stride(self) -> int:
-        """Frame pixels per position of the network's input grid, per side."""
-        ...
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
     def parameter_shapes(self, height: int, width: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every parameter, in coding order."""
+        ...
+
+    def geometry_problem(self, height: int, width: int) -> str | None:
+        """Why frames of this size make no sense for this network (e.g. mostly padding), or None."""
         ...
 
     def largest_feature_map(self, height: int, width: int, tile: int) -> int:
@@ -41,13 +56,53 @@ class ArchitectureConfig(Protocol):
         """Multiply-accumulates rendering one frame takes."""
         ...
 
+    def summary(self) -> str:
+        """One line describing the network (``nvc info``)."""
+        ...
 
-class Architecture(NamedTuple):
+
+class DecoderNetwork(Protocol):
+    """A built network of one group (an ``nn.Module``; its parameters are the coded tensors)."""
+
+    height: int
+    width: int
+
+    def __call__(self, frame_indices: torch.Tensor) -> torch.Tensor:
+        """Whole-frame render (N, 3, H, W) of these frames, differentiable: what fitting scores."""
+        ...
+
+    def render_tiled(self, frame_index: int, tile: int) -> torch.Tensor:
+        """One frame (3, H, W) float32 before rounding, tile by tile: equal to the whole-frame render,
+        memory bounded by the tile size."""
+        ...
+
+    def render_frames(self, frame_indices: Iterable[int], tile: int, batch: int | None = None) -> Iterator[np.ndarray]:
+        """Frames as (H, W, 3) uint8 by the fastest path on the network's device."""
+        ...
+
+
+class Architecture(Protocol):
+    """A registered architecture: its config type, how it sizes and builds a network, how it renders."""
+
+    name: str
     config_type: type[ArchitectureConfig]
-    build: Callable[[Any, int, int, int], nn.Module]  # (config, height, width, num_frames)
+
+    def size(self, height: int, width: int, width_scale: float) -> ArchitectureConfig:
+        """The network for frames of this size, its channels scaled by ``width_scale`` (the codec's
+        quality narrows it)."""
+        ...
+
+    def build(self, config: Any, height: int, width: int, num_frames: int) -> torch.nn.Module:
+        """An untrained :class:`DecoderNetwork` for a group of ``num_frames`` frames."""
+        ...
+
+    def render_path(self, device: torch.device) -> str:
+        """One line: which path renders on ``device`` (fused kernels, or the PyTorch fallback and why)."""
+        ...
 
 
-ARCHITECTURES: dict[str, Architecture] = {"hnerv": Architecture(HNeRVConfig, HNeRV)}
+ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV}
+DEFAULT_ARCHITECTURE = HNERV.name
 
 
 def get_architecture(name: str) -> Architecture:
@@ -57,12 +112,12 @@ def get_architecture(name: str) -> Architecture:
         raise ValueError(f"unknown architecture {name!r} (known: {', '.join(sorted(ARCHITECTURES))})") from None
 
 
-def config_to_dict(config: Any) -> dict[str, Any]:
+def config_to_dict(config: ArchitectureConfig) -> dict[str, Any]:
     """Plain JSON-able dict of an architecture config (tuples become lists)."""
     return {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-def config_from_dict(name: str, values: dict[str, Any]) -> Any:
+def config_from_dict(name: str, values: Mapping[str, Any]) -> ArchitectureConfig:
     """Rebuild an architecture config from a dict, rejecting unknown, missing and mistyped fields."""
     config_type = get_architecture(name).config_type
     fields = {f.name: f for f in dataclasses.fields(config_type)}
@@ -72,22 +127,9 @@ def config_from_dict(name: str, values: dict[str, Any]) -> Any:
     missing = set(fields) - set(values)
     if missing:
         raise ValueError(f"missing {name} config fields: {sorted(missing)}")
-    kwargs = {key: _typed(key, fields[key].type, value) for key, value in values.items()}
+    kwargs = {key: typed_value(key, fields[key].type, value) for key, value in values.items()}
     return config_type(**kwargs)
 
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def _typed(key: str, annotation: Any, value: Any) -> Any:
-    """Check a JSON value against the field's annotation ('int', 'str', 'tuple[int, ...]')."""
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    if text.startswith("tuple"):
-        if not isinstance(value, list) or not all(type(v) is int for v in value):
-            raise ValueError(f"config field {key!r} must be a list of integers")
-        return tuple(value)
-    expected = {"int": int, "str": str, "float": float, "bool": bool}[text]
-    if type(value) is not expected:
-        raise ValueError(f"config field {key!r} must be {text}, got {type(value).__name__}")
-    return value

@@ -21,10 +21,12 @@ from torch import nn
 from nvc import cuda_ext
 from nvc.codec.config import CodecConfig
 from nvc.codec.rate import model_for_video
-from nvc.codec.render import build_network, render_frames, to_uint8
-from nvc.cuda_ext import build, ops, tiled
+from nvc.codec.render import build_network, render_frames
+from nvc.cuda_ext import build, ops
 from nvc.models import HNeRV, HNeRVConfig, QuantizedTensor, load_symbols
+from nvc.models import hnerv_fused, tiling
 from nvc.models.hnerv import Window, zero_outside
+from nvc.models.rendering import to_uint8
 
 HAS_GPU = torch.cuda.is_available()
 NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
@@ -182,7 +184,7 @@ def test_ops_are_differentiable_through_the_fallback():
 def test_balanced_tiles_cover_exactly():
     for length in range(1, 60):
         for step in (1, 4, 16, 128):
-            size, starts = tiled.balanced_tiles(length, step)
+            size, starts = tiling.balanced_tiles(length, step)
             assert size <= max(step, 1) and starts[0] == 0 and starts[-1] < length <= starts[-1] + size
             assert len(starts) == -(-length // step)
 
@@ -191,7 +193,7 @@ def test_balanced_tiles_cover_exactly():
 def test_batched_render_equals_tile_loop(height, width, tile):
     torch.manual_seed(0)
     network = HNeRV(model_for_video(28, height, width), height, width, 3).eval()
-    got = tiled.render_batch(network, [2, 0], tile)
+    got = hnerv_fused.render_batch(network, [2, 0], tile)
     assert got.shape == (2, height, width, 3) and got.dtype == torch.uint8
     for g, i in zip(got, (2, 0)):
         rounds_like_exact(g, network, i, tile)
@@ -201,7 +203,7 @@ def test_batched_render_equals_tile_loop(height, width, tile):
 def test_batched_render_equals_tile_loop_channels_last():
     torch.manual_seed(0)
     network = HNeRV(HNeRVConfig(), 272, 640, 2).eval().to(memory_format=torch.channels_last)
-    got = list(tiled.render_uint8(network, [1, 0], 256, batch=2))
+    got = list(hnerv_fused.render_uint8(network, [1, 0], 256, batch=2))
     for g, i in zip(got, (1, 0)):
         rounds_like_exact(g, network, i, 256)
 
@@ -209,8 +211,8 @@ def test_batched_render_equals_tile_loop_channels_last():
 def test_half_precision_render_on_cpu_stays_close():
     torch.manual_seed(0)
     network = HNeRV(model_for_video(28, 48, 64), 48, 64, 1).eval()
-    want = tiled.render_batch(network, [0], 32).float()
-    got = tiled.render_batch(network.to(torch.bfloat16), [0], 32).float()
+    want = hnerv_fused.render_batch(network, [0], 32).float()
+    got = hnerv_fused.render_batch(network.to(torch.bfloat16), [0], 32).float()
     assert float((got - want).abs().mean()) < 2.0  # bf16 has 8 bits of mantissa: a couple of levels at most
 
 
@@ -405,8 +407,8 @@ def test_gpu_fused_render_matches_the_pytorch_tile_loop(exact_convs, height, wid
     network = network.to(memory_format=torch.channels_last)
     with fallback():
         want = [to_uint8(network.render_tiled(i, tile)) for i in (0, 1)]
-        batched_fallback = tiled.render_batch(network, [0, 1], tile).cpu()
-    got = tiled.render_batch(network, [0, 1], tile).cpu()
+        batched_fallback = hnerv_fused.render_batch(network, [0, 1], tile).cpu()
+    got = hnerv_fused.render_batch(network, [0, 1], tile).cpu()
     for i, (g, f, w) in enumerate(zip(got, batched_fallback, want)):
         for frame_8bit in (g, f, w):
             rounds_like_exact(frame_8bit, network, i, tile)
@@ -425,11 +427,11 @@ def test_gpu_half_precision_render(dtype):
     height, width = 360, 640
     network = HNeRV(model_for_video(28, height, width), height, width, 2).eval().cuda()
     network = network.to(memory_format=torch.channels_last)
-    full = tiled.render_batch(network, [0, 1], 256).float()
+    full = hnerv_fused.render_batch(network, [0, 1], 256).float()
     network = network.to(dtype)
-    got = tiled.render_batch(network, [0, 1], 256)
+    got = hnerv_fused.render_batch(network, [0, 1], 256)
     with fallback():
-        want = tiled.render_batch(network, [0, 1], 256)
+        want = hnerv_fused.render_batch(network, [0, 1], 256)
     diff = (got.float() - want.float()).abs()
     assert float(diff.max()) <= 4 and float(diff.mean()) < 0.1  # same dtype, same rounding points
     mse = float(((got.float() - full) ** 2).mean()) / 255**2

@@ -41,7 +41,7 @@ from nvc.codec.rate import model_for_video, rate_lambda
 from nvc.codec.render import build_network, render_frames
 from nvc.cuda_ext import build as ext_build
 from nvc.datasets import synthetic_clip
-from nvc.models import FitSettings, QuantizedTensor, fit_group, load_symbols, psnr_from_mse
+from nvc.models import FitSettings, QuantizedTensor, fit_group, hnerv_fused, load_symbols, psnr_from_mse
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 PATHS = ("pytorch_fp32", "pytorch_fp16", "pytorch_batched_fp32", "ext_fp32", "ext_fp16", "ext_bf16",
@@ -107,7 +107,7 @@ def decode(config, height, width, symbols, frames, device, path: str):
             network.eval().to(device)
             if half is not None:
                 network.to(half)
-            return list(cuda_ext.render_uint8(network, range(frames), config.tile, batch))
+            return list(hnerv_fused.render_uint8(network, range(frames), config.tile, batch))
         return list(render_frames(config, height, width, symbols, frames, device=device, dtype=half, batch=batch))
 
 

@@ -1,7 +1,8 @@
-"""Batched, fused tile rendering of an HNeRV network: every tile of one or more frames in one batch.
+"""HNeRV's fused CUDA path: every tile of one or more frames through each layer in one batch.
 
 ``HNeRV.render_tiled`` runs the high-resolution stages tile by tile (a Python loop, ~20 kernel
-launches per tile).  Here all tiles of a batch of frames go through each layer together:
+launches per tile).  Here all tiles of a batch of frames go through each layer together, built
+from nvc.cuda_ext's model-agnostic ops:
 
     boundary features of F frames (whole frames, low resolution)
       -> one gather of B equal-sized crops (tiles + halo), channels-last
@@ -9,35 +10,35 @@ launches per tile).  Here all tiles of a batch of frames go through each layer t
                           -> depthwise_bias_act -> 1x1 conv (cuDNN, no bias) -> bias_residual (masked)
       -> 3x3 head (cuDNN, no bias) -> compose_frames: + bias + bilinear skip + 0.5 -> uint8 frames
 
-Tiles are balanced (the rows and columns split into equal parts no larger than the configured
-tile), so every crop has one shape; positions beyond the frame are zeroed by the masks exactly
-where ``zero_outside`` zeroes them, and the result equals the whole-frame render like the tile
-loop does.  The same code runs on the CPU through the ops' PyTorch fallbacks (that is how the
-tests check it against ``render_tiled``).
+Tiles come from the one tiler (:mod:`.tiling`), so every crop has one shape; positions beyond the
+frame are zeroed by the masks exactly where ``zero_outside`` zeroes them, and the result equals the
+whole-frame render like the tile loop does.  The same code runs on the CPU through the ops'
+PyTorch fallbacks (that is how the tests check it against ``render_tiled``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import ops
+from nvc.cuda_ext import ops
 
-__all__ = ["BATCH_PIXELS", "balanced_tiles", "frames_per_batch", "render_batch", "render_uint8"]
+from .tiling import balanced_tiles
+
+if TYPE_CHECKING:
+    from .hnerv import HNeRV
+
+__all__ = ["BATCH_PIXELS", "frames_per_batch", "render_batch", "render_uint8"]
 
 BATCH_PIXELS = 4 * 1024 * 1024
 """Default output pixels per batch (two 1080p frames, four 720p ones): a few hundred MB in fp32."""
 
-
-def balanced_tiles(length: int, step: int) -> tuple[int, list[int]]:
-    """Split ``length`` into equal parts of at most ``step``: (part size, starts)."""
-    parts = max(1, -(-length // max(1, step)))
-    size = -(-length // parts)
-    return size, list(range(0, length, size))
+_PLANS_KEPT = 4
 
 
 def frames_per_batch(height: int, width: int, budget: int = BATCH_PIXELS) -> int:
@@ -47,9 +48,9 @@ def frames_per_batch(height: int, width: int, budget: int = BATCH_PIXELS) -> int
 class _Plan:
     """Index tensors and placements of one (frame size, tile, frames-per-batch) layout."""
 
-    def __init__(self, network, frames: int, tile: int, device: torch.device) -> None:
+    def __init__(self, network: HNeRV, frames: int, tile: int, device: torch.device) -> None:
         cfg = network.config
-        r, halo = cfg.tiled_stride, network.halo()
+        r, halo = cfg.tiled_stride, cfg.halo()
         s = math.prod(cfg.strides[: len(cfg.strides) - cfg.tiled_stages])
         h0, w0 = cfg.embed_grid(network.height, network.width)
         self.hb, self.wb = h0 * s, w0 * s  # boundary feature map of the whole (padded) frame
@@ -61,34 +62,40 @@ class _Plan:
         # Pad so every crop, the last ones too, lies inside the padded map.
         self.pad = (halo, halo + max(0, len(lefts) * self.size_c - self.wb),
                     halo, halo + max(0, len(tops) * self.size_r - self.hb))
-        tiles = [(f, t, l) for f in range(frames) for t in tops for l in lefts]
+        tiles = [(f, t, c) for f in range(frames) for t in tops for c in lefts]
         self.count = len(tiles)
         fidx = torch.tensor([f for f, _, _ in tiles], device=device)
         self.fidx = fidx[:, None, None]
-        self.ridx = (torch.tensor([t for _, t, _ in tiles], device=device)[:, None] + torch.arange(th, device=device))[:, :, None]
-        self.cidx = (torch.tensor([l for _, _, l in tiles], device=device)[:, None] + torch.arange(tw, device=device))[:, None, :]
-        origins = torch.tensor([(t - halo, l - halo) for _, t, l in tiles], dtype=torch.int32, device=device)
+        self.ridx = (torch.tensor([t for _, t, _ in tiles], device=device)[:, None]
+                     + torch.arange(th, device=device))[:, :, None]
+        self.cidx = (torch.tensor([c for _, _, c in tiles], device=device)[:, None]
+                     + torch.arange(tw, device=device))[:, None, :]
+        origins = torch.tensor([(t - halo, c - halo) for _, t, c in tiles], dtype=torch.int32, device=device)
         self.mask = ops.FrameMask(origins.reshape(-1, 2), self.hb, self.wb)
-        H, W = network.height, network.width
+        height, width = network.height, network.width
         self.placements = ops.Placements([
-            (f, (t - halo) * r, (l - halo) * r, t * r, l * r, min((t + self.size_r) * r, H), min((l + self.size_c) * r, W))
-            for f, t, l in tiles
+            (f, (t - halo) * r, (c - halo) * r, t * r, c * r,
+             min((t + self.size_r) * r, height), min((c + self.size_c) * r, width))
+            for f, t, c in tiles
         ])
 
 
-def _plan(network, frames: int, tile: int, device: torch.device) -> _Plan:
-    cache = network.__dict__.setdefault("_nvc_tile_plans", {})
+def _plan(network: HNeRV, frames: int, tile: int, device: torch.device) -> _Plan:
+    cache = network.tile_plans
     key = (network.height, network.width, frames, tile, device)
     if key not in cache:
-        if len(cache) >= 4:
+        if len(cache) >= _PLANS_KEPT:
             cache.pop(next(iter(cache)))
         cache[key] = _Plan(network, frames, tile, device)
-    return cache[key]
+    plan = cache[key]
+    assert isinstance(plan, _Plan)
+    return plan
 
 
 @torch.inference_mode()
-def render_batch(network, frame_indices: Sequence[int], tile: int, out: torch.Tensor | None = None) -> torch.Tensor:
-    """Render frames of ``network`` (an HNeRV) as one batch: (F, H, W, 3) uint8 on its device.
+def render_batch(network: HNeRV, frame_indices: Sequence[int], tile: int,
+                 out: torch.Tensor | None = None) -> torch.Tensor:
+    """Render frames of ``network`` as one batch: (F, H, W, 3) uint8 on its device.
 
     Runs in the network's dtype (cast the network to float16 / bfloat16 for a half-precision
     render); the final sum and rounding are done in float32.
@@ -105,13 +112,12 @@ def render_batch(network, frame_indices: Sequence[int], tile: int, out: torch.Te
     padded = F.pad(feats, plan.pad)
     # (B, th, tw, C) gathered in one pass; the permuted view is channels-last (B, C, th, tw).
     x = padded[plan.fidx, :, plan.ridx, plan.cidx].permute(0, 3, 1, 2)
-    mask, act = plan.mask, None
-    for stage in network.stages[network._split :]:
-        act = act or ops.activation_name(stage.act)
+    mask = plan.mask
+    for stage in network.tiled_stages:
         conv = stage.conv
         mask = mask.scaled(stage.stride)
         a = F.conv2d(x, conv.weight, None, conv.stride, conv.padding)
-        x = ops.shuffle_bias_act(a, conv.bias, stage.stride, act, mask)
+        x = ops.shuffle_bias_act(a, conv.bias, stage.stride, ops.activation_name(stage.act), mask)
         block = stage.block
         d = ops.depthwise_bias_act(x, block.depthwise.weight, block.depthwise.bias, ops.activation_name(block.act))
         p = F.conv2d(d, block.pointwise.weight, None)
@@ -121,7 +127,8 @@ def render_batch(network, frame_indices: Sequence[int], tile: int, out: torch.Te
     return ops.compose_frames(h, head.bias, skip_lr, plan.r, plan.placements, out)
 
 
-def render_uint8(network, frame_indices: Iterable[int], tile: int, batch: int | None = None) -> Iterator[np.ndarray]:
+def render_uint8(network: HNeRV, frame_indices: Iterable[int], tile: int,
+                 batch: int | None = None) -> Iterator[np.ndarray]:
     """Frames of ``network`` as (H, W, 3) uint8 numpy arrays, ``batch`` frames per render batch."""
     indices = list(frame_indices)
     batch = batch or frames_per_batch(network.height, network.width)
