@@ -17,11 +17,26 @@ from .config import (MAX_FRAMES, MAX_PIXELS, MAX_SIDE, CodecConfig, EncoderInfo,
                      config_to_json)
 from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
 from .errors import BitstreamError
+from .layout import Field, Layout
 
-__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "decode_cost_problem"]
+__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "HEAD", "GROUP", "decode_cost_problem", "group_layout"]
 
-_HEAD = struct.Struct("<HHIIIIIBBI")
-_GROUP = struct.Struct("<IIIB")
+HEAD = Layout(
+    Field("format_version", "H"),
+    Field("min_reader_version", "H"),
+    Field("width", "I"),
+    Field("height", "I"),
+    Field("fps_num", "I", "fps"),
+    Field("fps_den", "I", "fps"),
+    Field("frame_count", "I"),
+    Field("colour_matrix", "B", "colour"),
+    Field("full_range", "B", "colour"),
+    Field("config_length", "I", "config length"),
+)
+"""The fixed fields of the HEAD chunk's data (docs/FORMAT.md); the config JSON follows them."""
+
+GROUP = Layout(Field("group_index", "I"), Field("first_frame", "I"), Field("frame_count", "I"), Field("flags", "B"))
+"""The fixed fields at the start of a GRUP chunk's data; the group's tensor payload follows them."""
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _MATRICES = ("bt709", "bt601")
@@ -42,7 +57,7 @@ class GroupRef:
 
     @property
     def payload_offset(self) -> int:
-        return self.chunk.data_offset + _GROUP.size
+        return self.chunk.data_offset + GROUP.size
 
 
 def group_layout(frame_count: int, group_size: int, key_interval: int) -> list[tuple[int, int, bool]]:
@@ -71,21 +86,19 @@ def decode_cost_problem(config: CodecConfig, height: int, width: int) -> str | N
     """Why decoding a video of this size with this config would cost far more than any file the
     encoder writes needs (nothing is allocated), or None.
 
-    A group's parameters are bounded; the untiled stages run on the whole padded frame,
-    ``ceil(side / total stride) * total stride`` per side, so a total stride far above the frame
-    size (a tiny frame with strides 8^8) would make the decoder allocate terabytes for an 8x8
-    video; wide channels on large tiles can need feature maps far above the memory any
-    encoder-made file needs; and wide channels with large kernels can take hours a frame.  Every
-    architecture's config answers these questions itself.  The encoder asks too, before fitting.
+    Every architecture's config answers the questions itself (nvc.models.ArchitectureConfig):
+    a group's parameters are bounded; the frame size must suit the network (a network whose
+    total stride is far above the frame size would make the decoder allocate terabytes for an 8x8
+    video); wide channels on large tiles can need feature
+    maps far above the memory any encoder-made file needs; and wide channels with large kernels
+    can take hours a frame.  The encoder asks too, before fitting.
     """
     model = config.model
     shapes = model.parameter_shapes(height, width, config.group_size)
     if sum(math.prod(shape) for shape in shapes.values()) > MAX_GROUP_PARAMETERS:
         return f"config implies more than {MAX_GROUP_PARAMETERS} parameters per group"
-    longer = max(width, height, 16)
-    if model.total_stride > longer:
-        return (f"total stride {model.total_stride} exceeds the frame's longer side ({longer}): "
-                "the frame would be mostly padding")
+    if problem := model.geometry_problem(height, width):
+        return problem
     largest = model.largest_feature_map(height, width, config.tile)
     if largest > MAX_FEATURE_VALUES:
         return f"config implies feature maps of {largest} values, more than {MAX_FEATURE_VALUES}"
@@ -96,15 +109,15 @@ def decode_cost_problem(config: CodecConfig, height: int, width: int) -> str | N
     return None
 
 
-def _video_header_field(width: int, height: int, frames: int, at: int) -> tuple[str, int]:
-    """The HEAD field (and its offset) that made :class:`VideoHeader` refuse the values."""
+def _video_header_field(width: int, height: int, frames: int) -> str:
+    """The HEAD field that made :class:`VideoHeader` refuse the values."""
     if not 1 <= width <= MAX_SIDE:
-        return "width", at + 4
+        return "width"
     if not 1 <= height <= MAX_SIDE or width * height > MAX_PIXELS:
-        return "height", at + 8
+        return "height"
     if not 1 <= frames <= MAX_FRAMES:
-        return "frame_count", at + 20
-    return "fps", at + 12
+        return "frame_count"
+    return "fps_num"
 
 
 class BitstreamWriter:
@@ -113,9 +126,13 @@ class BitstreamWriter:
     def __init__(self, stream: BinaryIO, header: VideoHeader, config: CodecConfig, encoder: EncoderInfo) -> None:
         self._chunks = ChunkWriter(stream)
         config_bytes = config_to_json(config, encoder)
-        head = _HEAD.pack(FORMAT_VERSION, MIN_READER_VERSION, header.width, header.height, header.fps.numerator, header.fps.denominator,
-                          header.frame_count, _MATRICES.index(header.colour_matrix), int(header.full_range),
-                          len(config_bytes))
+        head = HEAD.pack({
+            "format_version": FORMAT_VERSION, "min_reader_version": MIN_READER_VERSION,
+            "width": header.width, "height": header.height,
+            "fps_num": header.fps.numerator, "fps_den": header.fps.denominator, "frame_count": header.frame_count,
+            "colour_matrix": _MATRICES.index(header.colour_matrix), "full_range": int(header.full_range),
+            "config_length": len(config_bytes),
+        })
         self._chunks.write(b"HEAD", head + config_bytes)
         self._group_offsets: list[int] = []
         self.header_bytes = self._chunks.position
@@ -123,7 +140,8 @@ class BitstreamWriter:
     def write_group(self, index: int, first_frame: int, frame_count: int, key: bool, payload: bytes) -> int:
         """Append a group; returns the chunk's size in bytes."""
         start = self._chunks.position
-        data = _GROUP.pack(index, first_frame, frame_count, KEY_FLAG if key else 0) + payload
+        data = GROUP.pack({"group_index": index, "first_frame": first_frame, "frame_count": frame_count,
+                           "flags": KEY_FLAG if key else 0}) + payload
         self._group_offsets.append(self._chunks.write(b"GRUP", data))
         return self._chunks.position - start
 
@@ -159,32 +177,31 @@ class Bitstream:
     def _parse_head(self, ref: ChunkRef) -> tuple[VideoHeader, CodecConfig, EncoderInfo]:
         data = read_chunk_data(self._stream, ref)
         at = ref.data_offset
-        if len(data) < _HEAD.size:
+        if len(data) < HEAD.size:
             raise BitstreamError("HEAD chunk too short", field="HEAD", offset=at)
-        version, min_reader, width, height, fps_num, fps_den, frames, matrix, full_range, config_len = \
-            _HEAD.unpack_from(data)
-        if (version, min_reader) != self._versions:
-            raise BitstreamError("HEAD versions disagree with the preamble", field="format_version", offset=at)
-        if fps_den == 0:
-            raise BitstreamError("fps denominator is 0", field="fps", offset=at + 16)
-        if matrix >= len(_MATRICES):
-            raise BitstreamError(f"unknown colour matrix {matrix}", field="colour", offset=at + 24)
-        if full_range > 1:
-            raise BitstreamError(f"full_range is {full_range}, not 0 or 1", field="colour", offset=at + 25)
-        if config_len != len(data) - _HEAD.size:
-            raise BitstreamError(f"config length {config_len} disagrees with the HEAD chunk",
-                                 field="config length", offset=at + 26)
+        head = HEAD.unpack(data)
+        if (head["format_version"], head["min_reader_version"]) != self._versions:
+            raise HEAD.error("HEAD versions disagree with the preamble", "format_version", at)
+        if head["fps_den"] == 0:
+            raise HEAD.error("fps denominator is 0", "fps_den", at)
+        if head["colour_matrix"] >= len(_MATRICES):
+            raise HEAD.error(f"unknown colour matrix {head['colour_matrix']}", "colour_matrix", at)
+        if head["full_range"] > 1:
+            raise HEAD.error(f"full_range is {head['full_range']}, not 0 or 1", "full_range", at)
+        if head["config_length"] != len(data) - HEAD.size:
+            raise HEAD.error(f"config length {head['config_length']} disagrees with the HEAD chunk", "config_length", at)
+        width, height, frames = head["width"], head["height"], head["frame_count"]
         try:
-            header = VideoHeader(width, height, Fraction(fps_num, fps_den), frames, _MATRICES[matrix], bool(full_range))
+            header = VideoHeader(width, height, Fraction(head["fps_num"], head["fps_den"]), frames,
+                                 _MATRICES[head["colour_matrix"]], bool(head["full_range"]))
         except ValueError as exc:
-            field, offset = _video_header_field(width, height, frames, at)
-            raise BitstreamError(str(exc), field=field, offset=offset) from None
+            raise HEAD.error(str(exc), _video_header_field(width, height, frames), at) from None
         try:
-            config, encoder = config_from_json(bytes(data[_HEAD.size :]))
+            config, encoder = config_from_json(bytes(data[HEAD.size :]))
         except ValueError as exc:
-            raise BitstreamError(str(exc), field="config", offset=at + _HEAD.size) from None
+            raise BitstreamError(str(exc), field="config", offset=at + HEAD.size) from None
         if problem := decode_cost_problem(config, header.height, header.width):
-            raise BitstreamError(problem, field="config", offset=at + _HEAD.size)
+            raise BitstreamError(problem, field="config", offset=at + HEAD.size)
         return header, config, encoder
 
     def _parse_groups(self, chunks: list[ChunkRef], index_offset: int) -> list[GroupRef]:
@@ -198,10 +215,10 @@ class Bitstream:
         layout = group_layout(self.header.frame_count, self.config.group_size, self.config.key_interval)
         groups = []
         for index, (chunk, (first, count, key)) in enumerate(zip(chunks, layout)):
-            if chunk.length < _GROUP.size:
+            if chunk.length < GROUP.size:
                 raise BitstreamError("GRUP chunk too short", field="GRUP", offset=chunk.data_offset)
             self._stream.seek(chunk.data_offset)
-            got = _GROUP.unpack(self._stream.read(_GROUP.size))
+            got = tuple(GROUP.unpack(self._stream.read(GROUP.size)).values())
             if got != (index, first, count, KEY_FLAG if key else 0):
                 raise BitstreamError(f"group header {got} out of order or overlapping; expected "
                                      f"{(index, first, count, int(key))}", field="group header",
@@ -225,7 +242,7 @@ class Bitstream:
 
     def group_payload(self, group: GroupRef) -> bytes:
         """The tensor payload of a group, CRC-checked."""
-        return read_chunk_data(self._stream, group.chunk)[_GROUP.size :]
+        return read_chunk_data(self._stream, group.chunk)[GROUP.size :]
 
     def group_for_frame(self, frame: int) -> GroupRef:
         return self.groups[frame // self.config.group_size]

@@ -2,7 +2,7 @@
 
 Everything here writes *valid* framing around whatever edit a test makes (chunk CRCs, index and end
 chunk), so that the check a test aims at is the one that fires, not the CRC in front of it.
-Offsets follow docs/FORMAT.md; the field layouts come from the codec's own structs.
+Offsets follow docs/FORMAT.md; the field layouts come from the codec's own tables (HEAD, GROUP).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from nvc.codec.bitstream import _GROUP, _HEAD
+from nvc.codec.bitstream import GROUP, HEAD
 from nvc.codec.container import CHUNK_HEAD, CRC, PREAMBLE, scan_chunks
 from nvc.entropy import read_svarint, read_uvarint
 
@@ -38,9 +38,8 @@ __all__ = [
 Chunk = tuple[bytes, bytes]
 """(type, data) of one chunk."""
 
-HEAD_FIELDS = ("format_version", "min_reader_version", "width", "height", "fps_num", "fps_den", "frame_count",
-               "colour_matrix", "full_range", "config_length")
-HEAD_OFFSETS = dict(zip(HEAD_FIELDS, (0, 2, 4, 8, 12, 16, 20, 24, 25, 26)))
+HEAD_FIELDS = HEAD.names
+HEAD_OFFSETS = HEAD.offsets
 """Offset of each HEAD field from the start of the HEAD chunk's data."""
 
 
@@ -100,8 +99,7 @@ def splice(data: bytes, at: int, old_length: int, new: bytes) -> bytes:
 
 def head_fields(payload: bytes) -> tuple[dict[str, int], dict]:
     """The fixed fields of a HEAD chunk's data, and its config as a JSON document."""
-    values = dict(zip(HEAD_FIELDS, _HEAD.unpack_from(payload)))
-    return values, json.loads(payload[_HEAD.size :])
+    return HEAD.unpack(payload), json.loads(payload[HEAD.size :])
 
 
 def pack_head(values: dict[str, int], config: bytes | dict, *, config_length: int | None = None) -> bytes:
@@ -109,7 +107,7 @@ def pack_head(values: dict[str, int], config: bytes | dict, *, config_length: in
     if isinstance(config, dict):
         config = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     fields = dict(values, config_length=len(config) if config_length is None else config_length)
-    return _HEAD.pack(*(fields[name] for name in HEAD_FIELDS)) + config
+    return HEAD.pack(fields) + config
 
 
 def edit_head(data: bytes, *, config: Callable[[dict], object] | bytes | None = None,
@@ -164,7 +162,7 @@ class TensorLayout:
 class GroupLayout:
     """The parsed fields of a GRUP chunk's data (offsets into that data)."""
 
-    index: int
+    group_index: int
     first_frame: int
     frame_count: int
     flags: int
@@ -177,8 +175,8 @@ class GroupLayout:
 
 def parse_group(payload: bytes) -> GroupLayout:
     """Parse a valid GRUP chunk's data into field offsets (no decoding of the rANS string)."""
-    group = GroupLayout(*_GROUP.unpack_from(payload), count_at=_GROUP.size)
-    count, pos = read_uvarint(payload, _GROUP.size)
+    group = GroupLayout(**GROUP.unpack(payload), count_at=GROUP.size)
+    count, pos = read_uvarint(payload, GROUP.size)
     for _ in range(count):
         rank_at = pos
         rank = payload[pos]
