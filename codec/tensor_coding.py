@@ -4,42 +4,49 @@ Each tensor is coded either intra (its symbols) or as the residual against the p
 symbols on the same grid, whichever costs fewer bytes (table included; a residual too wide for
 one table is no option); all tensors of a group share one rANS string.  The decoder checks every
 shape against the one the config implies and every tensor's symbols against a stored CRC32.
+
+The byte after a tensor's shape holds its coding mode (low four bits) and the kind of table that
+follows (high four bits; nvc.entropy.kinds).  The encoder writes kind 0, so the byte reads as the
+plain mode of format version 1.
 """
 
 from __future__ import annotations
 
 import math
-import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import torch
 
 from nvc.entropy import (
+    FREQUENCY,
     MAX_ALPHABET,
     EntropyFormatError,
-    build_table,
+    TableKind,
     decode_streams,
     encode_streams,
-    estimate_bits,
     read_uvarint,
     symbols_checksum,
-    table_from_bytes,
-    table_nbytes,
-    table_to_bytes,
+    table_kind,
     write_uvarint,
 )
-from nvc.models import MAX_SYMBOL, QuantizedTensor
+from nvc.models import MAX_SYMBOL
+from nvc.models.quantized import QuantizedTensor
 
 from .errors import BitstreamError, CodecRuntimeError
+from .layout import Field, Layout
 
-__all__ = ["TensorStats", "encode_tensors", "decode_tensors", "tensor_modes", "INTRA", "RESIDUAL"]
+__all__ = ["TENSOR", "TensorStats", "encode_tensors", "decode_tensors", "tensor_modes", "INTRA", "RESIDUAL"]
 
 INTRA, RESIDUAL = 0, 1
 MAX_RANK = 4
-_STEP = struct.Struct("<f")
-_CRC = struct.Struct("<I")
+_MODE_BITS = 4
+
+TENSOR = Layout(Field("mode", "B", "tensor mode"), Field("step", "f", "tensor step"),
+                Field("symbols_crc", "I", "symbol checksum"))
+"""The fixed fields of a tensor header, after its rank and shape; its table follows them.
+``mode`` holds the coding mode (low four bits) and the table kind (high four bits)."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,10 @@ class TensorStats:
 def encode_tensors(
     tensors: Mapping[str, QuantizedTensor],
     reference: Mapping[str, QuantizedTensor] | None,
+    kind: TableKind = FREQUENCY,
 ) -> tuple[bytes, list[TensorStats]]:
-    """Serialise a group's tensors; residual coding is tried wherever ``reference`` matches."""
+    """Serialise a group's tensors with tables of ``kind``; residual coding is tried wherever
+    ``reference`` matches."""
     out = bytearray(write_uvarint(len(tensors)))
     parts, stats = [], []
     for name, coded in tensors.items():
@@ -70,18 +79,22 @@ def encode_tensors(
             raise CodecRuntimeError(f"tensor {name!r}: symbols span more than the {MAX_ALPHABET} values a table holds"
                                     f" (fitted states saturate at +-{MAX_SYMBOL})")
         mode, values = INTRA, symbols
-        table = build_table(values)
-        intra_cost = cost = _cost(table, values)
+        table = kind.fit(values)
+        intra_cost = cost = _cost(kind, table, values)
         ref = None if reference is None else reference.get(name)
         if ref is not None and ref.step == coded.step and tuple(ref.symbols.shape) == symbols.shape:
             residual = symbols - ref.symbols.numpy().astype(np.int64)
-            if _fits_alphabet(residual) and _cost(residual_table := build_table(residual), residual) < cost:
+            if _fits_alphabet(residual) and _cost(kind, residual_table := kind.fit(residual), residual) < cost:
                 mode, values, table = RESIDUAL, residual, residual_table
         out += bytes([symbols.ndim]) + b"".join(write_uvarint(d) for d in symbols.shape)
-        out += bytes([mode]) + _STEP.pack(coded.step) + _CRC.pack(symbols_checksum(symbols))
-        out += table_to_bytes(table)
-        parts.append((values.reshape(-1), table))
-        stats.append(TensorStats(name, mode, table_nbytes(table), estimate_bits(table, values), intra_cost))
+        out += TENSOR.pack({"mode": mode | kind.number << _MODE_BITS, "step": coded.step,
+                            "symbols_crc": symbols_checksum(symbols)})
+        out += kind.to_bytes(table)
+        flat, start = values.reshape(-1), 0
+        for count, part_table in kind.parts(table, flat.size):
+            parts.append((flat[start : start + count], part_table))
+            start += count
+        stats.append(TensorStats(name, mode, kind.nbytes(table), kind.estimate_bits(table, values), intra_cost))
     coded_bytes = encode_streams(parts)
     out += write_uvarint(len(coded_bytes)) + coded_bytes
     return bytes(out), stats
@@ -92,8 +105,8 @@ def _fits_alphabet(symbols: np.ndarray) -> bool:
     return int(symbols.max()) - int(symbols.min()) < MAX_ALPHABET
 
 
-def _cost(table, values: np.ndarray) -> float:
-    return table_nbytes(table) + estimate_bits(table, values) / 8
+def _cost(kind: TableKind, table: object, values: np.ndarray) -> float:
+    return kind.nbytes(table) + kind.estimate_bits(table, values) / 8
 
 
 def decode_tensors(
@@ -122,14 +135,17 @@ def decode_tensors(
     if length != len(view) - pos:
         raise BitstreamError(f"coded length {length} disagrees with the {len(view) - pos} bytes left",
                              field="coded length", offset=base_offset + length_at)
+    runs = [list(h.kind.parts(h.table, math.prod(h.shape))) for h in headers]
     try:
-        decoded = decode_streams(bytes(view[pos:]), [(math.prod(h.shape), h.table) for h in headers])
+        decoded = iter(decode_streams(bytes(view[pos:]), [part for tensor_runs in runs for part in tensor_runs]))
     except EntropyFormatError as exc:
         # exc.offset counts from the start of the coded data (e.g. where its CRC32 lies)
         raise BitstreamError(f"coded data: {_message(exc)}", field="coded data",
                              offset=base_offset + pos + exc.offset) from None
     result = {}
-    for header, values in zip(headers, decoded):
+    for header, tensor_runs in zip(headers, runs, strict=True):
+        pieces = [next(decoded) for _ in tensor_runs]
+        values = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         symbols = values.astype(np.int64).reshape(header.shape)
         if header.mode == RESIDUAL:
             assert reference is not None
@@ -178,6 +194,7 @@ class _TensorHeader:
     name: str
     shape: tuple[int, ...]
     mode: int
+    kind: TableKind
     step: float
     checksum: int
     checksum_offset: int
@@ -204,27 +221,32 @@ def _read_tensor_header(view, pos, base, name, shape, reference, check_reference
         raise _wrap(exc, base) from None
     if tuple(dims) != tuple(shape):
         raise fail(f"shape {tuple(dims)} disagrees with the config's {tuple(shape)}", "tensor shape", dims_at)
-    fixed = 1 + _STEP.size + _CRC.size
-    if len(view) - pos < fixed:
+    if len(view) - pos < TENSOR.size:
         raise fail("payload ends inside the tensor header", "tensor mode", pos)
-    mode = view[pos]
+    fields = TENSOR.unpack(view, pos)
+    mode = fields["mode"] & ((1 << _MODE_BITS) - 1)
     if mode not in (INTRA, RESIDUAL):
         raise fail(f"unknown coding mode {mode}", "tensor mode", pos)
+    try:
+        kind = table_kind(fields["mode"] >> _MODE_BITS, pos)
+    except EntropyFormatError as exc:
+        raise _wrap(exc, base) from None
     check_residual = check_reference and mode == RESIDUAL
     if check_residual and (reference is None or tuple(reference[name].symbols.shape) != tuple(shape)):
         raise fail("residual coding without a matching reference tensor", "tensor mode", pos)
-    (step,) = _STEP.unpack_from(view, pos + 1)
+    step = fields["step"]
+    step_at = pos + TENSOR.offsets["step"]
     if not (math.isfinite(step) and step > 0):
-        raise fail(f"step {step} is not a positive finite number", "tensor step", pos + 1)
+        raise fail(f"step {step} is not a positive finite number", "tensor step", step_at)
     if check_residual and step != reference[name].step:
-        raise fail("residual on a different quantization grid", "tensor step", pos + 1)
-    checksum_offset = pos + 1 + _STEP.size
-    (checksum,) = _CRC.unpack_from(view, checksum_offset)
+        raise fail("residual on a different quantization grid", "tensor step", step_at)
+    checksum_offset = pos + TENSOR.offsets["symbols_crc"]
     try:
-        table, pos = table_from_bytes(view, pos + fixed)
+        table, pos = kind.from_bytes(view, pos + TENSOR.size)
     except EntropyFormatError as exc:
         raise _wrap(exc, base) from None
-    return _TensorHeader(name, tuple(shape), mode, step, checksum, base + checksum_offset, table), pos
+    header = _TensorHeader(name, tuple(shape), mode, kind, step, fields["symbols_crc"], base + checksum_offset, table)
+    return header, pos
 
 
 def _message(exc: EntropyFormatError) -> str:

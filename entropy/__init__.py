@@ -1,11 +1,13 @@
 """nvc.entropy: integer symbols to bytes and back, bit-exact on every machine.
 
 Tables are fitted on the encoder with floats allowed; everything the decoder
-does is integer arithmetic on the tables and bytes it reads. Parsing hostile
+does is integer arithmetic on the tables and bytes it reads. A kind of table
+(kinds.TableKind) is the seam a new entropy model plugs into. Parsing hostile
 input raises EntropyFormatError only. compressai is imported on first use.
 """
 
 from .errors import EntropyFormatError
+from .kinds import FREQUENCY, TABLE_KINDS, FrequencyKind, TableKind, table_kind
 from .rans import MAX_SYMBOLS, decode_streams, encode_streams
 from .symbols import SYMBOL_MAX, SYMBOL_MIN, symbols_checksum
 from .tables import (
@@ -21,6 +23,11 @@ from .tables import (
 from .varint import read_svarint, read_uvarint, write_svarint, write_uvarint
 
 __all__ = [
+    "FREQUENCY",
+    "TABLE_KINDS",
+    "FrequencyKind",
+    "TableKind",
+    "table_kind",
     "MAX_ALPHABET",
     "MAX_PRECISION",
     "MAX_SYMBOLS",

@@ -16,6 +16,7 @@ from typing import Callable
 
 from nvc.codec.bitstream import GROUP, HEAD
 from nvc.codec.container import CHUNK_HEAD, CRC, PREAMBLE, scan_chunks
+from nvc.codec.tensor_coding import TENSOR
 from nvc.entropy import read_svarint, read_uvarint
 
 __all__ = [
@@ -186,8 +187,8 @@ def parse_group(payload: bytes) -> GroupLayout:
             dim, pos = read_uvarint(payload, pos)
             dims.append(dim)
         mode_at = pos
-        (step,) = struct.unpack_from("<f", payload, pos + 1)
-        table_at = pos + 9
+        step = TENSOR.unpack(payload, pos)["step"]
+        table_at = pos + TENSOR.size
         precision = payload[table_at]
         offset, size_at = read_svarint(payload, table_at + 1)
         size, pos = read_uvarint(payload, size_at)
@@ -196,9 +197,9 @@ def parse_group(payload: bytes) -> GroupLayout:
             freqs_at.append(pos)
             freq, pos = read_uvarint(payload, pos)
             freqs.append(freq)
-        group.tensors.append(TensorLayout(rank_at, dims, rank_at + 1, mode_at, payload[mode_at], mode_at + 1, step,
-                                          mode_at + 5, table_at, precision, table_at + 1, offset, size_at, freqs,
-                                          freqs_at, pos))
+        group.tensors.append(TensorLayout(rank_at, dims, rank_at + 1, mode_at, payload[mode_at],
+                                          mode_at + TENSOR.offsets["step"], step, mode_at + TENSOR.offsets["symbols_crc"],
+                                          table_at, precision, table_at + 1, offset, size_at, freqs, freqs_at, pos))
     group.coded_length_at = pos
     group.coded_length, group.coded_at = read_uvarint(payload, pos)
     assert group.coded_at + group.coded_length == len(payload)

@@ -517,6 +517,13 @@ def test_unknown_mode(mode):
     _tensor_edit(SMALL, 0, lambda p, l, t: (splice(p, t.mode_at, 1, bytes([mode])), t.mode_at), "tensor mode")
 
 
+@pytest.mark.parametrize("byte", [0x10, 0xF0, 0x11])
+def test_unknown_table_kind(byte):
+    """The high four bits of the mode byte name the table kind; only kind 0 is known."""
+    _tensor_edit(SMALL, 0, lambda p, l, t: (splice(p, t.mode_at, 1, bytes([byte])), t.mode_at), "table kind",
+                 match="unknown table kind")
+
+
 def test_residual_in_a_key_group():
     _tensor_edit(SMALL, 0, lambda p, l, t: (splice(p, t.mode_at, 1, b"\x01"), t.mode_at), "tensor mode", 3)
 

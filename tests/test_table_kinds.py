@@ -1,0 +1,87 @@
+"""The entropy seam: a kind of table plugs into the tensor coding through nvc.entropy.TableKind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nvc.codec.errors import BitstreamError
+from nvc.codec.tensor_coding import TENSOR, decode_tensors, encode_tensors
+from nvc.entropy import FREQUENCY, TABLE_KINDS, EntropyFormatError, FrequencyTable, read_uvarint, table_kind
+from nvc.entropy.kinds import FrequencyKind
+from nvc.models.quantized import QuantizedTensor
+
+
+class HalvesKind(FrequencyKind):
+    """A toy kind 1: the first and the second half of a tensor's values get a table each."""
+
+    number = 1
+
+    def fit(self, values: np.ndarray) -> tuple[FrequencyTable, FrequencyTable, int]:
+        flat = values.reshape(-1)
+        half = flat.size // 2
+        return FREQUENCY.fit(flat[:half] if half else flat), FREQUENCY.fit(flat[half:]), half
+
+    def to_bytes(self, table) -> bytes:
+        first, second, _ = table
+        return FREQUENCY.to_bytes(first) + FREQUENCY.to_bytes(second)
+
+    def from_bytes(self, buf, pos):
+        first, pos = FREQUENCY.from_bytes(buf, pos)
+        second, pos = FREQUENCY.from_bytes(buf, pos)
+        return (first, second, None), pos
+
+    def nbytes(self, table) -> int:
+        return len(self.to_bytes(table))
+
+    def estimate_bits(self, table, values) -> float:
+        flat = values.reshape(-1)
+        half = flat.size // 2
+        return FREQUENCY.estimate_bits(table[0], flat[:half]) + FREQUENCY.estimate_bits(table[1], flat[half:])
+
+    def parts(self, table, count):
+        half = count // 2
+        return [(half, table[0]), (count - half, table[1])]
+
+
+def _tensors() -> dict[str, QuantizedTensor]:
+    rng = np.random.default_rng(0)
+    wide = np.concatenate([rng.integers(-3, 4, 50), rng.integers(100, 140, 50)]).reshape(10, 10)
+    return {"a": QuantizedTensor(torch.from_numpy(wide), 0.25),
+            "b": QuantizedTensor(torch.from_numpy(rng.integers(-1, 2, (3,))), 1.0)}
+
+
+def test_a_registered_kind_codes_and_decodes_through_the_tensor_coding(monkeypatch):
+    monkeypatch.setitem(TABLE_KINDS, 1, HalvesKind())
+    tensors = _tensors()
+    payload, _ = encode_tensors(tensors, None, kind=TABLE_KINDS[1])
+    assert payload[1 + 1 + 2] >> 4 == 1  # count, rank 2, dims 10 10, then the mode byte: kind 1
+    decoded = decode_tensors(payload, 0, {name: tuple(t.symbols.shape) for name, t in tensors.items()}, None)
+    for name, tensor in tensors.items():
+        assert torch.equal(decoded[name].symbols, tensor.symbols) and decoded[name].step == tensor.step
+
+
+def test_an_unregistered_kind_is_refused_where_its_byte_lies(monkeypatch):
+    monkeypatch.setitem(TABLE_KINDS, 1, HalvesKind())
+    tensors = _tensors()
+    payload, _ = encode_tensors(tensors, None, kind=TABLE_KINDS[1])
+    monkeypatch.delitem(TABLE_KINDS, 1)
+    with pytest.raises(BitstreamError, match="unknown table kind 1") as caught:
+        decode_tensors(payload, 100, {name: tuple(t.symbols.shape) for name, t in tensors.items()}, None)
+    mode_at = 1 + 1 + 1 + 1  # count, rank, two one-byte dims
+    assert (caught.value.field, caught.value.offset) == ("table kind", 100 + mode_at)
+
+
+def test_kind_zero_leaves_the_mode_byte_as_format_version_1_wrote_it():
+    payload, _ = encode_tensors(_tensors(), None)
+    _, pos = read_uvarint(payload, 0)
+    pos += 1 + 2  # rank, dims
+    assert TENSOR.unpack(payload, pos)["mode"] == 0
+
+
+def test_table_kind_lookup_is_typed():
+    assert table_kind(0) is FREQUENCY
+    with pytest.raises(EntropyFormatError) as caught:
+        table_kind(7, offset=42)
+    assert (caught.value.field, caught.value.offset) == ("table kind", 42)
