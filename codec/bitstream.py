@@ -19,7 +19,7 @@ from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter
 from .errors import BitstreamError
 from .layout import Field, Layout
 
-__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "HEAD", "GROUP", "decode_cost_problem", "group_layout"]
+__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "HEAD", "GROUP", "decode_cost_problem", "group_layout", "is_key_group"]
 
 HEAD = Layout(
     Field("format_version", "H"),
@@ -60,11 +60,16 @@ class GroupRef:
         return self.chunk.data_offset + GROUP.size
 
 
+def is_key_group(index: int, key_interval: int) -> bool:
+    """Whether group ``index`` is a key group (coded without reference to its predecessor)."""
+    return index % key_interval == 0
+
+
 def group_layout(frame_count: int, group_size: int, key_interval: int) -> list[tuple[int, int, bool]]:
-    """(first frame, frame count, is key) of every group; shared by encoder and reader."""
+    """(first frame, frame count, is key) of every group; shared by encoder, reader and fuzzer."""
     return [
-        (first, min(group_size, frame_count - first), (first // group_size) % key_interval == 0)
-        for first in range(0, frame_count, group_size)
+        (first, min(group_size, frame_count - first), is_key_group(index, key_interval))
+        for index, first in enumerate(range(0, frame_count, group_size))
     ]
 
 

@@ -25,8 +25,11 @@ from .container import FORMAT_VERSION
 from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, default_threads
 from .distributed import DEFAULT_RANK_TIMEOUT, job_rank
 from .errors import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_RUNTIME,
+    BitstreamError,
+    CodecRuntimeError,
     InputError,
     NvcError,
     UsageError,
@@ -45,12 +48,12 @@ if TYPE_CHECKING:
 __all__ = ["main", "EXIT_CODES", "build_parser"]  # the console script is nvc.__main__:run
 
 EXIT_CODES = {
-    0: "success",
-    2: "usage error (bad options, output exists without -y)",
-    3: "unreadable or unsupported input (or unwritable output)",
-    4: "corrupt, truncated or unsupported .nvc bitstream",
-    5: "runtime failure",
-    130: "interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP); no partial output is left",
+    EXIT_OK: "success",
+    UsageError.exit_code: "usage error (bad options, output exists without -y)",
+    InputError.exit_code: "unreadable or unsupported input (or unwritable output)",
+    BitstreamError.exit_code: "corrupt, truncated or unsupported .nvc bitstream",
+    CodecRuntimeError.exit_code: "runtime failure",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP); no partial output is left",
 }
 STDIO = "-"
 """The file name that means stdin (an input) or stdout (an output)."""
@@ -265,15 +268,15 @@ def _parse_res(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     from nvc.datasets import VideoInputError
-    from nvc.datasets.limits import check_size
+    from nvc.datasets.limits import check_size, parse_size
 
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
+        width, height = parse_size(text)
         check_size(width, height, "--input-res")
     except VideoInputError as exc:
         raise UsageError(str(exc)) from None
-    except ValueError:
-        raise UsageError(f"--input-res {text!r} is not WxH") from None
+    except ValueError as exc:
+        raise UsageError(f"--input-res {exc}") from None
     return width, height
 
 

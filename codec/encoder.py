@@ -27,10 +27,10 @@ import torch
 
 from nvc.datasets import VideoInfo
 from nvc.datasets.atomic import output_file
-from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group, native_bfloat16
+from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group, native_bfloat16, psnr_from_mse
 
 from . import checks
-from .bitstream import BitstreamWriter, decode_cost_problem
+from .bitstream import BitstreamWriter, decode_cost_problem, is_key_group
 from .checkpoint import Checkpoint
 from .config import MAX_FRAMES, MAX_GROUP_SIZE, CodecConfig, EncoderInfo, VideoHeader, config_to_json
 from .defaults import DEVICE, GROUP_SIZE, KEY_INTERVAL, PRESET, SEED, TILE
@@ -205,7 +205,7 @@ def encode_video(
             stats = [coded[i].stats for i in sorted(coded)]
             samples = frame_count * video.width * video.height * 3
             report = EncodeReport(size, video.width, video.height, frame_count,
-                                  _psnr(sum(g.squared_error for g in stats) / samples),
+                                  psnr_from_mse(sum(g.squared_error for g in stats) / samples, 255.0),
                                   time.perf_counter() - start, options.quality, stats)
             if board is not None:
                 board.post("report", json.dumps({"bytes": size, "frames": frame_count, "psnr": report.psnr,
@@ -251,7 +251,7 @@ def _code_own_segments(frames: Iterable[np.ndarray], video: VideoInfo, config: C
     for index, group in enumerate(_grouped(iter(frames), config.group_size, video)):
         if first + len(group) > MAX_FRAMES:
             raise InputError(f"the input holds more than {MAX_FRAMES} frames; select fewer")
-        segment, key = index // config.key_interval, index % config.key_interval == 0
+        segment, key = index // config.key_interval, is_key_group(index, config.key_interval)
         if job.owns(segment):
             if board is not None:
                 board.check_others()
@@ -360,7 +360,7 @@ class _GroupCoder:
             squared_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
         stats = GroupStats(
             index=index, first_frame=first, frame_count=count, key=key, scene_cut=scene_cut, bytes=len(payload),
-            psnr=_psnr(squared_error / group.size), squared_error=squared_error, iterations=result.iterations,
+            psnr=psnr_from_mse(squared_error / group.size, 255.0), squared_error=squared_error, iterations=result.iterations,
             fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
             coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),
         )
@@ -414,8 +414,6 @@ class _JobTracker:
             self._on_progress(JobProgress(done, self._groups))
 
 
-def _psnr(mse_255: float) -> float:
-    return float("inf") if mse_255 == 0 else 10 * np.log10(255.0**2 / mse_255)
 
 
 def _grouped(frames: Iterator[np.ndarray], group_size: int, video: VideoInfo) -> Iterator[np.ndarray]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nvc.datasets import rgb_to_yuv420
+from nvc.models.psnr import psnr_from_mse
 
 __all__ = ["psnr", "psnr_yuv420", "ms_ssim", "frame_scores", "score", "FrameScores", "SCORES"]
 
@@ -35,8 +36,7 @@ SCORES = ("psnr_rgb", "psnr_yuv", "psnr_y", "ms_ssim_rgb")
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = PEAK) -> float:
     """PSNR in dB of two uint8 arrays of equal shape (inf when identical)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else float(10 * np.log10(peak * peak / mse))
+    return psnr_from_mse(float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)), peak)
 
 
 def psnr_yuv420(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:

@@ -24,6 +24,19 @@ MAX_FPS_TERM = (1 << 32) - 1
 """Largest numerator or denominator of a frame rate: the header stores each as an unsigned 32-bit value."""
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x960"`` (or ``"1920X960"``) -> (1920, 960): the one reading of a WxH option.
+
+    Raises:
+        ValueError: ``text`` is not two integers joined by an x (the limits are :func:`check_size`'s).
+    """
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not WxH") from None
+    return width, height
+
+
 def check_size(width: int, height: int, where: object) -> None:
     """Refuse sizes outside the table before anything that size is allocated."""
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):

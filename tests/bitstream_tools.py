@@ -18,6 +18,7 @@ from nvc.codec.bitstream import GROUP, HEAD
 from nvc.codec.container import CHUNK_HEAD, CRC, PREAMBLE, scan_chunks
 from nvc.codec.tensor_coding import TENSOR
 from nvc.entropy import read_svarint, read_uvarint
+from tools.chunks import fix_crcs
 
 __all__ = [
     "Chunk",
@@ -75,20 +76,6 @@ def build(chunks: list[Chunk], preamble: bytes, *, index: bool = True) -> bytes:
 def rechunk(data: bytes, edit: Callable[[list[Chunk]], list[Chunk]]) -> bytes:
     """Rebuild a file after ``edit(list of (type, payload))`` with valid CRCs, index and end chunk."""
     return build(edit(chunk_list(data)), data[: PREAMBLE.size])
-
-
-def fix_crcs(data: bytes) -> bytes:
-    """Recompute the CRC of every chunk whose header and length fit in the file (others left alone)."""
-    out = bytearray(data)
-    pos = PREAMBLE.size
-    while pos + CHUNK_HEAD.size + CRC.size <= len(out):
-        _, length = CHUNK_HEAD.unpack_from(out, pos)
-        end = pos + CHUNK_HEAD.size + length
-        if end + CRC.size > len(out):
-            break
-        CRC.pack_into(out, end, zlib.crc32(bytes(out[pos:end])))
-        pos = end + CRC.size
-    return bytes(out)
 
 
 def splice(data: bytes, at: int, old_length: int, new: bytes) -> bytes:

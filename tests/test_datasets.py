@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 
+from nvc.codec.metrics import psnr
 from nvc.datasets import (
     HNERV_CROP,
     UVG_FRAMES,
@@ -33,11 +34,6 @@ from nvc.datasets import (
 )
 
 SIZES = [(64, 48), (17, 9), (1, 1)]
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
 def via_420(clip: np.ndarray, colour: ColourInfo = ColourInfo()) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from nvc.datasets import limits
+
 __all__ = ["HelpFormatter", "parse_size"]
 
 
@@ -14,7 +16,6 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 def parse_size(text: str) -> tuple[int, int]:
     """'1920x960' -> (1920, 960); an argparse type."""
     try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    return width, height
+        return limits.parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nvc
 from nvc.datasets import VideoInfo, synthetic_clip, write_video
+from nvc.datasets.limits import parse_size
 
 from nvc.codec.metrics import score
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default=nvc.EncodeOptions.preset)
     parser.add_argument("--quality", type=int, default=nvc.EncodeOptions.quality)
     args = parser.parse_args(argv)
-    width, height = (int(v) for v in args.size.split("x"))
+    width, height = parse_size(args.size)
     args.out.mkdir(parents=True, exist_ok=True)
 
     clip = synthetic_clip(width, height, args.frames)

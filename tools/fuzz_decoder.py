@@ -61,9 +61,6 @@ import torch
 
 __all__ = ["repair_crcs", "check_one", "check_config", "file_for_config", "make_corpus", "main"]
 
-_PREAMBLE = 12
-_CHUNK_HEAD = struct.Struct("<4sQ")
-_GROUP_HEADER = 13
 _MAX_GROUP_BYTES = 1 << 20
 
 
@@ -80,8 +77,13 @@ def _read_uvarint(buf: bytes, pos: int) -> tuple[int, int]:
 
 def _repair_coded_crc(payload: bytearray) -> None:
     """Recompute the CRC32 at the end of a GRUP chunk's rANS string, if its tensor headers parse."""
+    from nvc.codec.bitstream import GROUP
+    from nvc.codec.tensor_coding import TENSOR
+
+    if not GROUP.size <= len(payload) <= _MAX_GROUP_BYTES:
+        return
     try:
-        count, pos = _read_uvarint(payload, _GROUP_HEADER)
+        count, pos = _read_uvarint(payload, GROUP.size)
         if count > 256:
             return
         for _ in range(count):
@@ -89,7 +91,7 @@ def _repair_coded_crc(payload: bytearray) -> None:
             pos += 1
             for _ in range(min(rank, 8)):
                 _, pos = _read_uvarint(payload, pos)
-            pos += 1 + 4 + 4 + 1  # mode, step, symbols crc, precision
+            pos += TENSOR.size + 1  # mode, step, symbols crc, the table's precision
             _, pos = _read_uvarint(payload, pos)  # offset
             size, pos = _read_uvarint(payload, pos)
             if size > len(payload):
@@ -106,20 +108,9 @@ def _repair_coded_crc(payload: bytearray) -> None:
 
 def repair_crcs(data: bytes) -> bytes:
     """The bytes with every chunk CRC32 recomputed (and the rANS CRC of groups that parse)."""
-    out = bytearray(data)
-    pos = _PREAMBLE
-    while pos + _CHUNK_HEAD.size + 4 <= len(out):
-        kind, length = _CHUNK_HEAD.unpack_from(out, pos)
-        end = pos + _CHUNK_HEAD.size + length
-        if end + 4 > len(out):
-            break
-        if kind == b"GRUP" and _GROUP_HEADER <= length <= _MAX_GROUP_BYTES:
-            payload = bytearray(out[pos + _CHUNK_HEAD.size : end])
-            _repair_coded_crc(payload)
-            out[pos + _CHUNK_HEAD.size : end] = payload
-        struct.pack_into("<I", out, end, zlib.crc32(bytes(out[pos:end])))
-        pos = end + 4
-    return bytes(out)
+    from tools.chunks import fix_crcs  # nvc loads inside the instrumented imports, not here
+
+    return fix_crcs(data, _repair_coded_crc)
 
 
 def _decode_all(nvc, data: bytes) -> str:
@@ -157,7 +148,7 @@ def file_for_config(nvc, data: bytes) -> bytes | None:
     """A complete valid file for the config target's input, or None when the config does not parse."""
     from fractions import Fraction
 
-    from nvc.codec.bitstream import BitstreamWriter
+    from nvc.codec.bitstream import BitstreamWriter, group_layout
     from nvc.codec.config import VideoHeader, config_from_json
     from nvc.codec.tensor_coding import encode_tensors
     from nvc.models import QuantizedTensor
@@ -170,15 +161,14 @@ def file_for_config(nvc, data: bytes) -> bytes | None:
     except ValueError:
         return None
     header = VideoHeader(width, height, Fraction(25), frames)
-    layout = [(first, min(config.group_size, frames - first)) for first in range(0, frames, config.group_size)]
-    shapes = [config.model.parameter_shapes(height, width, count) for _, count in layout]
+    layout = group_layout(frames, config.group_size, config.key_interval)
+    shapes = [config.model.parameter_shapes(height, width, count) for _, count, _ in layout]
     if sum(int(np.prod(shape)) for group in shapes for shape in group.values()) > _CONFIG_PARAMETER_LIMIT:
         return None
     stream = io.BytesIO()
     writer = BitstreamWriter(stream, header, config, encoder)
     reference = None
-    for index, ((first, count), group) in enumerate(zip(layout, shapes)):
-        key = index % config.key_interval == 0
+    for index, ((first, count, key), group) in enumerate(zip(layout, shapes)):
         tensors = {}
         for number, (name, shape) in enumerate(group.items()):
             values = (np.arange(int(np.prod(shape)), dtype=np.int64) * (number + 3) + index) % 7 - 3
@@ -193,7 +183,6 @@ def file_for_config(nvc, data: bytes) -> bytes | None:
 def check_config(nvc, data: bytes) -> list[str]:
     """The config target: build the file, then decode it (or only open it when rendering is costly)."""
     from nvc.codec.bitstream import Bitstream
-    from nvc.models import HNeRVConfig
 
     built = file_for_config(nvc, data)
     if built is None:
@@ -203,8 +192,7 @@ def check_config(nvc, data: bytes) -> list[str]:
     except nvc.BitstreamError as exc:
         return [f"BitstreamError: {exc}"]
     model, header, tile = bitstream.config.model, bitstream.header, bitstream.config.tile
-    if isinstance(model, HNeRVConfig) and \
-            model.largest_feature_map(header.height, header.width, tile) > _CONFIG_RENDER_LIMIT:
+    if model.largest_feature_map(header.height, header.width, tile) > _CONFIG_RENDER_LIMIT:
         return ["accepted, too costly to render here"]
     return check_one(nvc, built)
 

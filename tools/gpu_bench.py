@@ -41,6 +41,7 @@ from nvc.codec.rate import model_for_video, rate_lambda
 from nvc.codec.render import build_network, render_frames
 from nvc.cuda_ext import build as ext_build
 from nvc.datasets import synthetic_clip
+from nvc.datasets.limits import parse_size
 from nvc.models import FitSettings, QuantizedTensor, fit_group, hnerv_fused, load_symbols, psnr_from_mse
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -269,11 +270,8 @@ def markdown(doc: dict) -> str:
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
-    sizes = []
-    for item in text.split(","):
-        w, h = item.lower().split("x")
-        sizes.append((int(h), int(w)))
-    return sizes
+    """'640x272,1920x1080' -> [(272, 640), (1080, 1920)]: (height, width) pairs."""
+    return [(h, w) for w, h in map(parse_size, text.split(","))]
 
 
 def main(argv: list[str] | None = None) -> int:
