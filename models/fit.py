@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 import torch
@@ -114,79 +114,152 @@ def fit_group(
     for its shared tensors' residuals against it; see the module docstring for the step sizes.
     """
     start = time.perf_counter()
-    anchors = _init_from_reference(model, reference)
-    params = dict(model.named_parameters())
-    inherited = {name: reference[name] for name in anchors}
-    quantizers = {name: TensorQuantizer(_initial_step(p, settings.init_bits, inherited.get(name)))
-                  for name, p in params.items()}
-    residual_of: dict[str, torch.Tensor] = {}  # reference symbols of the tensors pinned to their reference grid
-
-    optimizer = torch.optim.Adam(
-        [
-            {"params": list(params.values()), "lr": settings.lr},
-            {"params": [q.log_step for q in quantizers.values()], "lr": settings.step_lr},
-        ]
-    )
+    state = _FitState.start(model, settings, reference, frames.shape[0])
+    schedule = _Schedule.of(settings)
+    best = _Best()
     pixels = frames.shape[0] * frames.shape[-2] * frames.shape[-1]
-    total = settings.iterations
-    freeze_at = int(total * (1 - settings.final_fraction))
-    warmup = max(1, int(total * settings.warmup_fraction))
-    base_lrs = [g["lr"] for g in optimizer.param_groups]
-    order = torch.randperm(frames.shape[0])
-    cursor = 0
-    best_cost, best_state, best_psnr, stale, done = math.inf, None, 0.0, 0, 0
-
-    relaxed_until = int(total * settings.relaxed_fraction)
     bfloat16 = _trains_in_bfloat16(frames.device, settings.precision)
-
-    def quantized_params() -> dict[str, torch.Tensor]:
-        return {name: quantizers[name].fake_quantize(p) for name, p in params.items()}
-
-    def relaxed_params() -> dict[str, torch.Tensor]:
-        return {name: quantizers[name].noisy(p) for name, p in params.items()}
-
-    for iteration in range(total):
-        scale = (iteration + 1) / warmup if iteration < warmup else 0.5 * (1 + math.cos(math.pi * iteration / total))
-        for group, base in zip(optimizer.param_groups, base_lrs):
-            group["lr"] = base * scale
-        if iteration == freeze_at:
-            for q in quantizers.values():
-                q.log_step.requires_grad_(False)
-            anchors, residual_of = _adopt_reference_steps(quantizers, anchors, reference, settings.reference_step_band)
-        if cursor + settings.batch_frames > len(order):
-            order, cursor = torch.randperm(frames.shape[0]), 0
-        batch = order[cursor : cursor + settings.batch_frames]
-        cursor += settings.batch_frames
-
-        weights = relaxed_params() if iteration < relaxed_until else quantized_params()
+    done = 0
+    for iteration in range(schedule.total):
+        state.set_lr_scale(schedule.lr_scale(iteration))
+        if iteration == schedule.freeze_at:
+            state.freeze_steps(reference, settings.reference_step_band)
+        batch = state.next_batch(settings.batch_frames)
+        weights = state.relaxed_params() if iteration < schedule.relaxed_until else state.quantized_params()
         with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=bfloat16):
             out = functional_call(model, weights, (batch,))
-        mse = torch.mean((out.float() - frames[batch]) ** 2)
-        loss = mse
+        loss = torch.mean((out.float() - frames[batch]) ** 2)
         if iteration % settings.rate_every == 0:
-            bits = sum(quantizers[n].rate_bits(p, anchors.get(n)) for n, p in params.items())
-            loss = loss + settings.rate_every * settings.rate_lambda * bits / pixels
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(params.values()), settings.grad_clip)
-        optimizer.step()
+            loss = loss + settings.rate_every * settings.rate_lambda * state.rate_bits() / pixels
+        state.step(loss, settings.grad_clip)
         done = iteration + 1
 
-        if done % settings.eval_every == 0 or done == total:
-            psnr, est_bits = _evaluate(model, quantized_params, quantizers, params, residual_of, frames)
+        if done % settings.eval_every == 0 or done == schedule.total:
+            psnr, est_bits = _evaluate(model, state, frames)
             cost = 10 ** (-psnr / 10) + settings.rate_lambda * est_bits / pixels
             if on_eval is not None:
-                on_eval(FitEvent(done, total, psnr, est_bits, cost))
-            if cost < best_cost:
-                best_cost, best_psnr, stale = cost, psnr, 0
-                best_state = _snapshot(params, quantizers)
-            else:
-                stale += 1
-                if stale >= settings.patience and done >= freeze_at:
-                    break
+                on_eval(FitEvent(done, schedule.total, psnr, est_bits, cost))
+            if best.offer(cost, psnr, state) and done >= schedule.freeze_at and best.stale >= settings.patience:
+                break
 
-    assert best_state is not None
-    return FitResult(best_state, best_psnr, done, time.perf_counter() - start, best_cost)
+    assert best.state is not None
+    return FitResult(best.state, best.psnr, done, time.perf_counter() - start, best.cost)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """Where a fit's phases change: warm-up, cosine decay, relaxed rounding, frozen steps."""
+
+    total: int
+    warmup: int
+    relaxed_until: int
+    freeze_at: int
+
+    @classmethod
+    def of(cls, settings: FitSettings) -> _Schedule:
+        total = settings.iterations
+        return cls(total, max(1, int(total * settings.warmup_fraction)), int(total * settings.relaxed_fraction),
+                   int(total * (1 - settings.final_fraction)))
+
+    def lr_scale(self, iteration: int) -> float:
+        """Linear warm-up, then cosine decay of both learning rates."""
+        if iteration < self.warmup:
+            return (iteration + 1) / self.warmup
+        return 0.5 * (1 + math.cos(math.pi * iteration / self.total))
+
+
+@dataclass
+class _FitState:
+    """What the fitting loop changes as it goes: the weights and their quantizers, the optimizer,
+    the reference anchors still paying residual rate, and where the shuffled frame order stands."""
+
+    params: dict[str, torch.Tensor]
+    quantizers: dict[str, TensorQuantizer]
+    optimizer: torch.optim.Optimizer
+    base_lrs: list[float]
+    anchors: dict[str, torch.Tensor]
+    """Dequantized reference weights of the tensors whose rate is their residual against them."""
+    residual_of: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Reference symbols of the tensors pinned to their reference grid (after the steps freeze)."""
+    order: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.long))
+    cursor: int = 0
+
+    @classmethod
+    def start(cls, model: nn.Module, settings: FitSettings, reference: Mapping[str, QuantizedTensor] | None,
+              frame_count: int) -> _FitState:
+        anchors = _init_from_reference(model, reference)
+        params = dict(model.named_parameters())
+        inherited = {name: reference[name] for name in anchors} if reference is not None else {}
+        quantizers = {name: TensorQuantizer(_initial_step(p, settings.init_bits, inherited.get(name)))
+                      for name, p in params.items()}
+        optimizer = torch.optim.Adam(
+            [
+                {"params": list(params.values()), "lr": settings.lr},
+                {"params": [q.log_step for q in quantizers.values()], "lr": settings.step_lr},
+            ]
+        )
+        base_lrs = [g["lr"] for g in optimizer.param_groups]
+        return cls(params, quantizers, optimizer, base_lrs, anchors, order=torch.randperm(frame_count))
+
+    def set_lr_scale(self, scale: float) -> None:
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * scale
+
+    def freeze_steps(self, reference: Mapping[str, QuantizedTensor] | None, band: tuple[float, float]) -> None:
+        """Stop learning the steps; pin the shared tensors whose step is near their reference's."""
+        for q in self.quantizers.values():
+            q.log_step.requires_grad_(False)
+        self.anchors, self.residual_of = _adopt_reference_steps(self.quantizers, self.anchors, reference, band)
+
+    def next_batch(self, size: int) -> torch.Tensor:
+        """The next ``size`` frame indices of a shuffled pass over the group (a new pass when short)."""
+        if self.cursor + size > len(self.order):
+            self.order, self.cursor = torch.randperm(len(self.order)), 0
+        batch = self.order[self.cursor : self.cursor + size]
+        self.cursor += size
+        return batch
+
+    def quantized_params(self) -> dict[str, torch.Tensor]:
+        return {name: self.quantizers[name].fake_quantize(p) for name, p in self.params.items()}
+
+    def relaxed_params(self) -> dict[str, torch.Tensor]:
+        return {name: self.quantizers[name].noisy(p) for name, p in self.params.items()}
+
+    def rate_bits(self) -> torch.Tensor:
+        """The differentiable rate proxy of every tensor (residual rate for the anchored ones)."""
+        return sum(self.quantizers[n].rate_bits(p, self.anchors.get(n)) for n, p in self.params.items())
+
+    def step(self, loss: torch.Tensor, grad_clip: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(self.params.values()), grad_clip)
+        self.optimizer.step()
+
+    def snapshot(self) -> GroupSymbols:
+        """The exactly rounded symbols and steps of the current weights."""
+        snapshot = {}
+        for name, p in self.params.items():
+            q = self.quantizers[name]
+            snapshot[name] = QuantizedTensor(q.symbols(p).clone(), float(q.step.detach().to(torch.float32)))
+        return snapshot
+
+
+@dataclass
+class _Best:
+    """The best state by rate-distortion cost so far, and evaluations since it last improved."""
+
+    cost: float = math.inf
+    psnr: float = 0.0
+    state: GroupSymbols | None = None
+    stale: int = 0
+
+    def offer(self, cost: float, psnr: float, state: _FitState) -> bool:
+        """Keep ``state`` if it beats the best; returns True when it did not (the fit may stop early)."""
+        if cost < self.cost:
+            self.cost, self.psnr, self.stale, self.state = cost, psnr, 0, state.snapshot()
+            return False
+        self.stale += 1
+        return True
 
 
 def _trains_in_bfloat16(device: torch.device, precision: str) -> bool:
@@ -279,9 +352,9 @@ def _adopt_reference_steps(
 
 
 @torch.no_grad()
-def _evaluate(model, quantized_params, quantizers, params, residual_of, frames) -> tuple[float, float]:
+def _evaluate(model: nn.Module, state: _FitState, frames: torch.Tensor) -> tuple[float, float]:
     """Exact-rounding PSNR over the whole group, and a noise-free rate estimate."""
-    qparams = quantized_params()
+    qparams = state.quantized_params()
     sq_err = 0.0
     for start in range(0, frames.shape[0], 4):
         idx = torch.arange(start, min(start + 4, frames.shape[0]))
@@ -289,10 +362,10 @@ def _evaluate(model, quantized_params, quantizers, params, residual_of, frames) 
         sq_err += float(torch.sum((out - frames[idx]) ** 2))
     mse = sq_err / frames.numel()
     bits = 0.0
-    for name, p in params.items():
-        symbols = quantizers[name].symbols(p)
-        if name in residual_of:
-            symbols = symbols - residual_of[name]
+    for name, p in state.params.items():
+        symbols = state.quantizers[name].symbols(p)
+        if name in state.residual_of:
+            symbols = symbols - state.residual_of[name]
         bits += float(_entropy_bits(symbols))
     return psnr_from_mse(mse), bits
 
@@ -302,12 +375,3 @@ def _entropy_bits(symbols: torch.Tensor) -> float:
     _, counts = torch.unique(symbols, return_counts=True)
     probs = counts.to(torch.float64) / symbols.numel()
     return float(-(counts * torch.log2(probs)).sum())
-
-
-def _snapshot(params: dict[str, torch.Tensor], quantizers: dict[str, TensorQuantizer]) -> GroupSymbols:
-    snapshot = {}
-    for name, p in params.items():
-        q = quantizers[name]
-        step = float(q.step.detach().to(torch.float32))
-        snapshot[name] = QuantizedTensor(q.symbols(p).clone(), step)
-    return snapshot

@@ -164,3 +164,30 @@ def test_best_start_keeps_the_candidate_with_the_lowest_cost(monkeypatch):
     assert len(scored) == 3 and len({cost for _, cost in scored}) == 3
     assert chosen is min(scored, key=lambda pair: pair[1])[0]
     assert best_start(build, _clip(), FitSettings()) is not chosen  # one start: the built network as is
+
+
+def test_fit_schedule_phases():
+    """Warm-up, cosine decay, relaxed share and the frozen final phase, named in one place."""
+    from nvc.models.fit import _Schedule
+
+    schedule = _Schedule.of(FitSettings(iterations=200, warmup_fraction=0.05, relaxed_fraction=0.5, final_fraction=0.15))
+    assert (schedule.total, schedule.warmup, schedule.relaxed_until, schedule.freeze_at) == (200, 10, 100, 170)
+    assert schedule.lr_scale(0) == 0.1 and schedule.lr_scale(9) == 1.0
+    assert schedule.lr_scale(100) == 0.5 * (1 + math.cos(math.pi / 2))
+
+
+def test_fit_keeps_the_best_state_and_counts_stale_evaluations():
+    from nvc.models.fit import _Best
+
+    class State:
+        def __init__(self, tag):
+            self.tag = tag
+
+        def snapshot(self):
+            return self.tag
+
+    best = _Best()
+    assert not best.offer(2.0, 30.0, State("a"))
+    assert best.offer(3.0, 29.0, State("b")) and best.offer(2.0, 31.0, State("c"))
+    assert (best.state, best.cost, best.psnr, best.stale) == ("a", 2.0, 30.0, 2)
+    assert not best.offer(1.0, 32.0, State("d")) and (best.state, best.stale) == ("d", 0)
