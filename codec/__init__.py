@@ -1,7 +1,8 @@
 """nvc.codec: the file format, the encoder and decoder, the public API and the CLI.
 
-Uses models/ (networks and fitting), entropy/ (integer tables and rANS) and datasets/ (video
-in and out); nothing below it knows about files.
+Uses models/ (networks and fitting), entropy/ (integer tables and rANS), datasets/ (video files
+in and out) and cuda_ext/ (fused operations).  The .nvc format lives here alone: models/ and
+entropy/ know tensors and bytes, never files.
 
 The names below load on first use (PEP 562), so ``import nvc`` and ``nvc --help`` do not wait
 for torch; editors and type checkers see them through the ``TYPE_CHECKING`` imports.

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dec = command("decode", "decode an .nvc file")
     dec.add_argument("input", help=".nvc file").complete = FILE
-    dec.add_argument("output", help=".y4m/.yuv (exact), .mkv (FFV1 lossless), .mp4 (x264), a PNG folder, "
+    dec.add_argument("output", help=".y4m/.yuv (4:2:0, lossy in RGB), .mkv (FFV1 lossless), .mp4 (x264), a PNG folder, "
                                     "or - for y4m on stdout").complete = FILE
     dec.add_argument("--frames", metavar="A:B", help="decode only frames A <= t < B")
     dec.add_argument("--lossless", action="store_true", help="lossless RGB H.264 for .mp4 output")
