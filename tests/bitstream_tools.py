@@ -11,8 +11,8 @@ import io
 import json
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from nvc.codec.bitstream import GROUP, HEAD
 from nvc.codec.container import CHUNK_HEAD, CRC, PREAMBLE, scan_chunks
@@ -184,8 +184,8 @@ def parse_group(payload: bytes) -> GroupLayout:
             freqs_at.append(pos)
             freq, pos = read_uvarint(payload, pos)
             freqs.append(freq)
-        group.tensors.append(TensorLayout(rank_at, dims, rank_at + 1, mode_at, payload[mode_at],
-                                          mode_at + TENSOR.offsets["step"], step, mode_at + TENSOR.offsets["symbols_crc"],
+        step_at, crc_at = mode_at + TENSOR.offsets["step"], mode_at + TENSOR.offsets["symbols_crc"]
+        group.tensors.append(TensorLayout(rank_at, dims, rank_at + 1, mode_at, payload[mode_at], step_at, step, crc_at,
                                           table_at, precision, table_at + 1, offset, size_at, freqs, freqs_at, pos))
     group.coded_length_at = pos
     group.coded_length, group.coded_at = read_uvarint(payload, pos)

@@ -30,7 +30,7 @@ def tiny_clip() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def tiny_encoded(tiny_clip, tmp_path_factory) -> tuple[Path, "nvc.EncodeReport"]:
+def tiny_encoded(tiny_clip, tmp_path_factory) -> tuple[Path, nvc.EncodeReport]:
     """The tiny clip encoded once for the whole session."""
     path = tmp_path_factory.mktemp("encoded") / "tiny.nvc"
     report = nvc.encode(tiny_clip, path, fps=25, **TINY)

@@ -14,7 +14,8 @@ from nvc.datasets.limits import parse_size
 from nvc.models.psnr import psnr_from_mse
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [p for room in ("codec", "models", "datasets", "entropy", "cuda_ext", "tools") for p in (ROOT / room).rglob("*.py")]
+ROOMS = ("codec", "models", "datasets", "entropy", "cuda_ext", "tools")
+SOURCES = [p for room in ROOMS for p in (ROOT / room).rglob("*.py")]
 
 RULES = {
     r"log10\(": "models/psnr.py",  # PSNR
@@ -56,7 +57,8 @@ def test_size_refuses(text):
 def test_exit_codes_come_from_the_error_classes():
     """The CLI's table lists exactly the codes the error classes own (plus success and interrupts),
     and the README's table lists the same."""
-    owned = {cls.exit_code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.NvcError)}
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.NvcError)]
+    owned = {cls.exit_code for cls in classes}
     assert set(EXIT_CODES) == owned | {errors.EXIT_OK, errors.EXIT_INTERRUPTED}
     readme = (ROOT / "README.md").read_text().split("### Exit codes", 1)[1]
     listed = {int(code) for code in re.findall(r"^\| (\d+)[ ,]", readme, re.M)}

@@ -100,7 +100,7 @@ EOF
 [ $? -eq 0 ] || { echo "FAIL: the extension did not build or load"; status=1; }
 
 step "needs_cuda tests"
-timeout 150 $PY -m pytest -q -m needs_cuda tests/test_cuda_ext.py -p no:cacheprovider --junitxml="$OUT/pytest.xml" -rfE
+timeout 150 $PY -m pytest -q -m needs_cuda tests/cuda_ext/test_cuda_ext.py -p no:cacheprovider --junitxml="$OUT/pytest.xml" -rfE
 PYTEST_RC=$?
 [ $PYTEST_RC -eq 0 ] || { echo "FAIL: needs_cuda tests (exit $PYTEST_RC)"; status=1; }
 

@@ -9,8 +9,8 @@ import torch
 
 from nvc.codec.rate import model_for_video
 from nvc.datasets import synthetic_clip
-from nvc.models import FitSettings, HNeRV, HNeRVConfig, best_start, fit_group, load_symbols
 from nvc.entropy import MAX_ALPHABET
+from nvc.models import FitSettings, HNeRV, HNeRVConfig, best_start, fit_group, load_symbols
 from nvc.models.quant import MAX_SYMBOL, TensorQuantizer, laplace_bits
 
 
@@ -170,7 +170,8 @@ def test_fit_schedule_phases():
     """Warm-up, cosine decay, relaxed share and the frozen final phase, named in one place."""
     from nvc.models.fit import _Schedule
 
-    schedule = _Schedule.of(FitSettings(iterations=200, warmup_fraction=0.05, relaxed_fraction=0.5, final_fraction=0.15))
+    settings = FitSettings(iterations=200, warmup_fraction=0.05, relaxed_fraction=0.5, final_fraction=0.15)
+    schedule = _Schedule.of(settings)
     assert (schedule.total, schedule.warmup, schedule.relaxed_until, schedule.freeze_at) == (200, 10, 100, 170)
     assert schedule.lr_scale(0) == 0.1 and schedule.lr_scale(9) == 1.0
     assert schedule.lr_scale(100) == 0.5 * (1 + math.cos(math.pi / 2))

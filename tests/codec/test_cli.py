@@ -17,9 +17,9 @@ import pytest
 
 import nvc
 from nvc.codec.cli import build_parser, main
+from nvc.codec.config import CodecConfig
 from nvc.codec.defaults import default_threads
 from nvc.codec.describe import plural
-from nvc.codec.config import CodecConfig
 from nvc.codec.rate import DEFAULT_QUALITY
 from nvc.datasets import VideoInfo, read_clip, synthetic_clip, write_video
 
@@ -83,7 +83,8 @@ def test_shell_completion_comes_from_the_parser(capsys):
     assert "--crf" in script and "compare" in script and "--progress" in script
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["encode", "--help"], ["encode"], ["decode", "x", "y", "--frob"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["encode", "--help"], ["encode"],
+                                  ["decode", "x", "y", "--frob"]])
 def test_help_version_and_usage_errors_do_not_import_torch(args):
     code = ("import sys; from nvc.codec.cli import main; status = main(sys.argv[1:]); "
             "print('heavy:', sorted(m for m in ('torch', 'skimage', 'compressai', 'av') if m in sys.modules), "

@@ -23,8 +23,7 @@ from nvc.codec.config import CodecConfig
 from nvc.codec.rate import model_for_video
 from nvc.codec.render import build_network, render_frames
 from nvc.cuda_ext import build, ops
-from nvc.models import HNeRV, HNeRVConfig, QuantizedTensor, load_symbols
-from nvc.models import hnerv_fused, tiling
+from nvc.models import HNeRV, HNeRVConfig, QuantizedTensor, hnerv_fused, load_symbols, tiling
 from nvc.models.hnerv import Window, zero_outside
 from nvc.models.rendering import to_uint8
 
@@ -321,7 +320,8 @@ def both(fn):
 def assert_close(got, want, dtype):
     tol = TOL[dtype]
     assert got.dtype == want.dtype and got.shape == want.shape
-    assert torch.allclose(got.float(), want.float(), atol=tol, rtol=tol), float((got.float() - want.float()).abs().max())
+    difference = float((got.float() - want.float()).abs().max())
+    assert torch.allclose(got.float(), want.float(), atol=tol, rtol=tol), difference
 
 
 @needs_cuda
@@ -342,7 +342,7 @@ def test_gpu_shuffle_bias_act_matches(dtype, channels_last, act, r):
     bias = torch.randn(6 * r * r, device="cuda", dtype=dtype)
     mask = ops.FrameMask(torch.tensor([[-3, 2], [0, 0], [9, -40]], dtype=torch.int32, device="cuda"), 11 * r, 13 * r)
     for m in (None, mask):
-        got, want = both(lambda: ops.shuffle_bias_act(x, bias, r, act, m))
+        got, want = both(lambda m=m: ops.shuffle_bias_act(x, bias, r, act, m))
         assert got.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
         assert_close(got, want, dtype)
     crop = x[:, :, 2:9, 1:12]  # a strided view
@@ -359,7 +359,7 @@ def test_gpu_depthwise_bias_act_matches(exact_convs, dtype, channels_last, k):
     w = torch.randn(24, 1, k, k, device="cuda", dtype=dtype) * 0.3
     b = torch.randn(24, device="cuda", dtype=dtype)
     for act in ("gelu", "silu"):
-        assert_close(*both(lambda: ops.depthwise_bias_act(x, w, b, act)), dtype)
+        assert_close(*both(lambda act=act: ops.depthwise_bias_act(x, w, b, act)), dtype)
 
 
 @needs_cuda
@@ -372,7 +372,7 @@ def test_gpu_bias_residual_and_uint8_match(dtype, channels_last):
     b = torch.randn(16, device="cuda", dtype=dtype)
     mask = ops.FrameMask(torch.tensor([[-5, -5], [3, 4], [15, 20]], dtype=torch.int32, device="cuda"), 22, 26)
     for m in (None, mask):
-        assert_close(*both(lambda: ops.bias_residual(p, b, res, m)), dtype)
+        assert_close(*both(lambda m=m: ops.bias_residual(p, b, res, m)), dtype)
     body, skip = p[0, :3] * 0.4, res[1, :3, 2:, 1:-1] * 0.2
     got, want = both(lambda: ops.to_uint8_frame(body[:, 2:, 1:-1], skip, b[:3]))
     uint8_close(got.cpu(), want.cpu())

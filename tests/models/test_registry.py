@@ -26,7 +26,7 @@ from nvc.models import registry
 from nvc.models.quantized import QuantizedTensor
 from nvc.models.rendering import fallback_path, render_tile_by_tile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,10 @@ def test_cuda_ext_holds_operations_only():
     """No model in nvc.cuda_ext: it imports nothing of nvc.models, at import time or later."""
     offenders = [p.name for p in (ROOT / "cuda_ext").glob("*.py") if "nvc.models" in p.read_text()]
     assert offenders == []
-    code = "import sys, nvc.cuda_ext, nvc.cuda_ext.ops; print(sorted(m for m in sys.modules if m.startswith('nvc.models')))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = ("import sys, nvc.cuda_ext, nvc.cuda_ext.ops; "
+            "print(sorted(m for m in sys.modules if m.startswith('nvc.models')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_decoding_never_imports_the_fitting_loop(tiny_encoded):

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 import nvc
 from nvc.codec.container import SIGNATURE
 
-from .bitstream_tools import fix_crcs
+from ..bitstream_tools import fix_crcs
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 FILES = {name: (GOLDEN / name).read_bytes() for name in ("key8x8.nvc", "inter16x8.nvc")}
 
 

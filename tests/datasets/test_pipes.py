@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 
 import nvc
-from nvc.datasets import VideoInfo, VideoInputError, open_stream, read_clip, synthetic_clip, write_video, \
-    write_y4m_stream
+from nvc.datasets import (
+    VideoInfo,
+    VideoInputError,
+    open_stream,
+    read_clip,
+    synthetic_clip,
+    write_video,
+    write_y4m_stream,
+)
 from nvc.datasets.request import ReadRequest
 
 ENCODE = ["--preset", "ultrafast", "--group-size", "2", "--threads", "1", "--no-progress", "--quiet"]

@@ -11,7 +11,7 @@ from nvc.codec.bitstream import GROUP, HEAD
 from nvc.codec.errors import BitstreamError
 from nvc.codec.layout import Field, Layout
 
-FORMAT_MD = (Path(__file__).resolve().parents[1] / "docs" / "FORMAT.md").read_text()
+FORMAT_MD = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text()
 TYPES = {"B": "u8", "H": "u16", "I": "u32", "Q": "u64", "f": "f32"}
 
 

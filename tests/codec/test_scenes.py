@@ -10,7 +10,7 @@ from nvc.codec.rate import PRESETS
 from nvc.codec.scenes import SCENE_CUT_DB, holds_scene_cut
 from nvc.datasets import synthetic_clip
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 def _two_shots() -> np.ndarray:

@@ -11,10 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-from .conftest import TINY
 
 import nvc
 from nvc.codec.progress import FitProgress
+
+from ..conftest import TINY
 
 ONE_GROUP = {**TINY, "group_size": 4}
 

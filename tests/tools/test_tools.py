@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
+from nvc.codec.metrics import ms_ssim, psnr, score
 from nvc.codec.rate import PRESETS, Preset
 from nvc.datasets import VideoInfo, rgb_to_yuv420, synthetic_clip, write_video
 from tools import bdrate, demo
 from tools.baselines import BaselineSetting, encode_baseline
 from tools.make_tiny_uvg import make_tiny_uvg
-from nvc.codec.metrics import ms_ssim, psnr, score
 from tools.published_uvg import PUBLISHED_UVG
 from tools.results import load_results
 from tools.sequences import clip_sequence

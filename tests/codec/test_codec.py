@@ -18,8 +18,8 @@ from nvc.codec.tensor_coding import decode_tensors, encode_tensors
 from nvc.entropy import MAX_ALPHABET
 from nvc.models import MAX_SYMBOL, QuantizedTensor
 
-from .bitstream_tools import rechunk as _rechunk
-from .conftest import TINY
+from ..bitstream_tools import rechunk as _rechunk
+from ..conftest import TINY
 
 
 def _decode_all(data: bytes) -> list[np.ndarray]:
@@ -170,7 +170,8 @@ def test_newer_format_is_reported_as_such(tiny_encoded):
         Bitstream(io.BytesIO(bytes(data)))
 
 
-@pytest.mark.parametrize("blob", [b"", b"\x89NVC\r\n", b"\x89PNG\r\n\x1a\n" + bytes(40), b"\x89NVC\n\x1a\n" + bytes(40)])
+@pytest.mark.parametrize("blob", [b"", b"\x89NVC\r\n", b"\x89PNG\r\n\x1a\n" + bytes(40),
+                                  b"\x89NVC\n\x1a\n" + bytes(40)])
 def test_foreign_files_are_refused_at_the_signature(blob):
     with pytest.raises(nvc.BitstreamError) as err:
         Bitstream(io.BytesIO(blob))
@@ -181,7 +182,8 @@ def test_frame_range_reads_only_the_groups_it_needs(tiny_encoded, monkeypatch):
     path, _ = tiny_encoded
     read = []
     original = Bitstream.group_payload
-    monkeypatch.setattr(Bitstream, "group_payload", lambda self, group: read.append(group.index) or original(self, group))
+    monkeypatch.setattr(Bitstream, "group_payload",
+                        lambda self, group: read.append(group.index) or original(self, group))
     list(nvc.decode(path, frames=(4, 5)))  # group 2 is a key group
     assert read == [2]
     read.clear()
@@ -213,7 +215,7 @@ def test_bpp_target_picks_a_quality_under_the_target(tiny_clip, tmp_path):
     dict(frames=2.0), dict(frames=0), dict(seek=-1), dict(seek="1"), dict(input_res=(0, 0)), dict(bpp="0.1"),
     dict(bpp=True), dict(kbps=float("inf")), dict(distributed="yes"), dict(rank_timeout=-1.0),
     dict(rank_timeout="60"), dict(resume=1),
-])  # a misspelled option is Python's TypeError for nvc.encode's typed keywords (tests/test_api.py)
+])  # a misspelled option is Python's TypeError for nvc.encode's typed keywords (tests/codec/test_api.py)
 def test_bad_api_options_raise_usage_error_before_any_fit(tiny_clip, tmp_path, monkeypatch, options):
     monkeypatch.setattr("nvc.codec.encoder._GroupCoder.code", lambda *a, **k: pytest.fail("fitted"))
     with pytest.raises(nvc.UsageError):
@@ -266,7 +268,7 @@ def test_every_api_error_for_a_bad_decode_request_is_an_nvc_error(tiny_encoded):
                 video[index]
             assert isinstance(raised.value, nvc.NvcError)
         assert np.array_equal(video[np.int64(-1)], video[len(video) - 1])
-    for frames in ((0.5, 2), "0:2", (0, 1, 2)):  # a stepped range is honoured (tests/test_api.py)
+    for frames in ((0.5, 2), "0:2", (0, 1, 2)):  # a stepped range is honoured (tests/codec/test_api.py)
         with pytest.raises(nvc.UsageError):
             nvc.decode(path, frames=frames)
     with pytest.raises(nvc.UsageError):

@@ -23,9 +23,9 @@ from nvc.codec.decoder import Decoder
 from nvc.codec.tensor_coding import RESIDUAL
 from tools.make_golden import frames_sha256, steps_sha256, symbols_sha256
 
-from .bitstream_tools import chunk_list, parse_group
+from ..bitstream_tools import chunk_list, parse_group
 
-FOLDER = Path(__file__).parent / "golden"
+FOLDER = Path(__file__).parents[1] / "golden"
 DOC = json.loads((FOLDER / "golden.json").read_text())
 NAMES = sorted(DOC["files"])
 FRAME_TOLERANCE = 1
