@@ -11,16 +11,26 @@ import io
 import itertools
 import math
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, overload
+from typing import Any, BinaryIO, overload
 
 import numpy as np
 import torch
 
-from nvc.datasets import DEFAULT_FPS, MAX_SIDE, MIN_SIDE, VideoInfo, VideoInputError, VideoSource, open_stream, open_video
-from nvc.datasets.colour import ColourInfo
+from nvc.datasets import (
+    DEFAULT_FPS,
+    MAX_SIDE,
+    MIN_SIDE,
+    VideoInfo,
+    VideoInputError,
+    VideoSource,
+    open_stream,
+    open_video,
+)
+from nvc.datasets.colour import ColourInfo, Matrix
 from nvc.datasets.request import ReadRequest
 
 from . import checks
@@ -165,7 +175,8 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
     if input_res is not None:
         if not (isinstance(input_res, (tuple, list)) and len(input_res) == 2):
             raise UsageError(f"input_res must be (width, height), got {input_res!r}")
-        input_res = tuple(checks.integer(name, v, MIN_SIDE, MAX_SIDE) for name, v in zip(("width", "height"), input_res))
+        input_res = tuple(checks.integer(name, v, MIN_SIDE, MAX_SIDE)
+                          for name, v in zip(("width", "height"), input_res))
     if pix_fmt is not None:
         checks.text("pix_fmt", pix_fmt)
     if colour is not None and not isinstance(colour, ColourInfo):
@@ -186,7 +197,8 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
         if frames is not None and hasattr(source, "__len__") and len(source) - seek < frames:
             raise InputError(f"{frames} frames asked for, the input has only {max(0, len(source) - seek)} "
                              f"from frame {seek} on")
-        stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, None if frames is None else seek + frames))
+        stop = None if frames is None else seek + frames
+        stream = (_as_frame(f) for f in itertools.islice(_iterate(source), seek, stop))
         first = next(stream, None)
         if first is None:
             raise InputError("the input holds no frames")
@@ -200,7 +212,8 @@ def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,
 def _exactly(frames: Iterator[np.ndarray], count: int | None) -> Iterator[np.ndarray]:
     """The frames, refusing at their end a source that held fewer than the ``count`` asked for."""
     got = 0
-    for got, frame in enumerate(frames, 1):
+    for frame in frames:
+        got += 1
         yield frame
     if count is not None and got < count:
         raise InputError(f"{count} frames asked for, the input has only {got}")
@@ -269,7 +282,7 @@ class FileInfo:
     file_bytes: int
     header_bytes: int
     group_bytes: int
-    colour_matrix: str
+    colour_matrix: Matrix
     full_range: bool
 
     @property
@@ -277,7 +290,7 @@ class FileInfo:
         return self.file_bytes * 8 / (self.width * self.height * self.frames)
 
     @classmethod
-    def of(cls, bitstream: Bitstream) -> "FileInfo":
+    def of(cls, bitstream: Bitstream) -> FileInfo:
         header: VideoHeader = bitstream.header
         return cls(bitstream.format_version, header.width, header.height, header.fps, header.frame_count,
                    len(bitstream.groups), sum(g.key for g in bitstream.groups), bitstream.config,
@@ -361,7 +374,7 @@ class VideoFile:
     def close(self) -> None:
         self._decoder.close()
 
-    def __enter__(self) -> "VideoFile":
+    def __enter__(self) -> VideoFile:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -13,13 +13,24 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import BinaryIO
 
-from .config import (MAX_FRAMES, MAX_PIXELS, MAX_SIDE, CodecConfig, EncoderInfo, VideoHeader, config_from_json,
-                     config_to_json)
+from nvc.datasets.colour import Matrix
+
+from .config import (
+    MAX_FRAMES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    CodecConfig,
+    EncoderInfo,
+    VideoHeader,
+    config_from_json,
+    config_to_json,
+)
 from .container import FORMAT_VERSION, MIN_READER_VERSION, ChunkRef, ChunkWriter, read_chunk_data, scan_chunks
 from .errors import BitstreamError
 from .layout import Field, Layout
 
-__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "HEAD", "GROUP", "decode_cost_problem", "group_layout", "is_key_group"]
+__all__ = ["GroupRef", "BitstreamWriter", "Bitstream", "HEAD", "GROUP", "decode_cost_problem", "group_layout",
+           "is_key_group"]
 
 HEAD = Layout(
     Field("format_version", "H"),
@@ -39,7 +50,7 @@ GROUP = Layout(Field("group_index", "I"), Field("first_frame", "I"), Field("fram
 """The fixed fields at the start of a GRUP chunk's data; the group's tensor payload follows them."""
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-_MATRICES = ("bt709", "bt601")
+_MATRICES: tuple[Matrix, ...] = ("bt709", "bt601")
 KEY_FLAG = 1
 MAX_GROUP_PARAMETERS = 1 << 26
 """Bounds what one group's tensors may make the decoder allocate (256 MiB of float32)."""
@@ -194,7 +205,8 @@ class Bitstream:
         if head["full_range"] > 1:
             raise HEAD.error(f"full_range is {head['full_range']}, not 0 or 1", "full_range", at)
         if head["config_length"] != len(data) - HEAD.size:
-            raise HEAD.error(f"config length {head['config_length']} disagrees with the HEAD chunk", "config_length", at)
+            raise HEAD.error(f"config length {head['config_length']} disagrees with the HEAD chunk", "config_length",
+                             at)
         width, height, frames = head["width"], head["height"], head["frame_count"]
         try:
             header = VideoHeader(width, height, Fraction(head["fps_num"], head["fps_den"]), frames,

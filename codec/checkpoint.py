@@ -105,7 +105,7 @@ class Checkpoint:
         self._folder, self._options, self._lock, self._owner = folder, options, lock, owner
 
     @classmethod
-    def start(cls, dest: Path, options: dict, resume: bool) -> "Checkpoint":
+    def start(cls, dest: Path, options: dict, resume: bool) -> Checkpoint:
         """Lock ``dest`` and open its checkpoint: reuse it with ``resume``, else start an empty one."""
         if is_stream(dest):
             if resume:
@@ -119,7 +119,7 @@ class Checkpoint:
             raise
 
     @classmethod
-    def join(cls, dest: Path, options: dict) -> "Checkpoint":
+    def join(cls, dest: Path, options: dict) -> Checkpoint:
         """The checkpoint another process (rank 0) opened for ``dest`` with these options."""
         if is_stream(dest):
             return cls.none(options)
@@ -132,12 +132,12 @@ class Checkpoint:
         return cls(folder, options, None, owner=False)
 
     @classmethod
-    def none(cls, options: dict) -> "Checkpoint":
+    def none(cls, options: dict) -> Checkpoint:
         """A checkpoint that keeps nothing, for an output that is a stream (a pipe, a device, a file object)."""
         return cls(None, options, None)
 
     @classmethod
-    def _open(cls, dest: Path, options: dict, resume: bool, lock: _Lock) -> "Checkpoint":
+    def _open(cls, dest: Path, options: dict, resume: bool, lock: _Lock) -> Checkpoint:
         folder = checkpoint_folder(dest)
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} is in the way of the checkpoint folder; remove it")
@@ -154,7 +154,7 @@ class Checkpoint:
             temporary.write_text(json.dumps({"version": _VERSION, "options": options}, indent=1))
         return cls(folder, options, lock)
 
-    def __enter__(self) -> "Checkpoint":
+    def __enter__(self) -> Checkpoint:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -176,7 +176,7 @@ class Checkpoint:
             raise UsageError(f"checkpoint of group {index} is damaged; rerun without --resume")
         return SavedGroup(record["input_sha256"], payload, record["stats"])
 
-    def save(self, index: int, input_sha256: str, payload: bytes, stats: "GroupStats") -> None:
+    def save(self, index: int, input_sha256: str, payload: bytes, stats: GroupStats) -> None:
         """Store a finished group: its payload first, then the record that makes it a stored group."""
         if self._folder is None:
             return

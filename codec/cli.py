@@ -15,12 +15,13 @@ import math
 import numbers
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator, Sequence
+from typing import TYPE_CHECKING, BinaryIO
 
-from .completion import FILE, add_completion
+from .completion import add_completion, completes_path
 from .container import FORMAT_VERSION
 from .defaults import DEVICE, DEVICES, GROUP_SIZE, KEY_INTERVAL, PRESET, SCENE_CUT_DB, SEED, default_threads
 from .distributed import DEFAULT_RANK_TIMEOUT, job_rank
@@ -36,13 +37,14 @@ from .errors import (
     is_out_of_memory,
 )
 from .logs import quiet_warnings, warnings_to_stderr
-from .signals import Terminated, exit_code_of, terminations_interrupt
 from .rate import DEFAULT_QUALITY, PRESETS, QUALITY_RANGE
+from .signals import Terminated, exit_code_of, terminations_interrupt
 from .version import __version__
 
 if TYPE_CHECKING:
     from .batch import BatchItem
     from .encoder import EncodeReport
+    from .outputs import OutputKind
     from .progress import OnProgress
 
 __all__ = ["main", "EXIT_CODES", "build_parser"]  # the console script is nvc.__main__:run
@@ -115,11 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    epilog=_EXAMPLES[name], formatter_class=fmt)
 
     enc = command("encode", "encode a video into an .nvc file")
-    enc.add_argument("input", help="video file (.mp4 .mkv .webm .mov .avi .y4m .yuv), PNG folder, "
-                                   "or - for y4m (or raw yuv420p with --input-res) on stdin; "
-                                   "with --batch, a folder of videos or a file listing one per line").complete = FILE
-    enc.add_argument("output", help="output .nvc file, or - for stdout; with --batch, the output folder"
-                     ).complete = FILE
+    completes_path(enc.add_argument("input", help="video file (.mp4 .mkv .webm .mov .avi .y4m .yuv), PNG folder, "
+                                                  "or - for y4m (or raw yuv420p with --input-res) on stdin; "
+                                                  "with --batch, a folder of videos or a file listing one per line"))
+    completes_path(enc.add_argument("output",
+                                    help="output .nvc file, or - for stdout; with --batch, the output folder"))
     enc.add_argument("--preset", choices=list(PRESETS), default=PRESET, help="fitting effort")
     rate = enc.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", "--crf", type=int, default=None,
@@ -154,16 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(enc)
 
     dec = command("decode", "decode an .nvc file")
-    dec.add_argument("input", help=".nvc file").complete = FILE
-    dec.add_argument("output", help=".y4m/.yuv (4:2:0, lossy in RGB), .mkv (FFV1 lossless), .mp4 (x264), a PNG folder, "
-                                    "or - for y4m on stdout").complete = FILE
+    completes_path(dec.add_argument("input", help=".nvc file"))
+    completes_path(dec.add_argument("output", help=".y4m/.yuv (4:2:0, lossy in RGB), .mkv (FFV1 lossless), "
+                                                   ".mp4 (x264), a PNG folder, or - for y4m on stdout"))
     dec.add_argument("--frames", metavar="A:B", help="decode only frames A <= t < B")
     dec.add_argument("--lossless", action="store_true", help="lossless RGB H.264 for .mp4 output")
     _add_machine(dec)
     _add_common(dec)
 
     info = command("info", "describe an .nvc file")
-    info.add_argument("input", help=".nvc file").complete = FILE
+    completes_path(info.add_argument("input", help=".nvc file"))
     info.add_argument("--groups", action="store_true",
                       help="one line per group: frames, key or inter, bytes, bpp, residual tensors")
     info.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -171,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also entropy-decode every group (no rendering): OK, or the error with exit code 4")
 
     cmp = command("compare", "score a video against a reference: PSNR (RGB, YUV) and MS-SSIM")
-    cmp.add_argument("reference", help="the original: any video nvc reads, an .nvc file, or - for y4m on stdin"
-                     ).complete = FILE
-    cmp.add_argument("distorted", help="the video to score, e.g. an .nvc file or its decode (or -)").complete = FILE
+    completes_path(cmp.add_argument("reference",
+                                    help="the original: any video nvc reads, an .nvc file, or - for y4m on stdin"))
+    completes_path(cmp.add_argument("distorted", help="the video to score, e.g. an .nvc file or its decode (or -)"))
     cmp.add_argument("--input-res", metavar="WxH", help="frame size of raw .yuv inputs")
     cmp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
@@ -224,7 +226,7 @@ def _on_progress(args: argparse.Namespace, distributed: bool = False) -> OnProgr
     return both
 
 
-def _rank_lines(args: argparse.Namespace, rank: int) -> OnProgress:
+def _rank_lines(args: argparse.Namespace, rank: int | None) -> OnProgress:
     """A line on stderr per group a rank of a distributed encode has coded."""
     from .encoder import GroupStats
 
@@ -237,7 +239,7 @@ def _rank_lines(args: argparse.Namespace, rank: int) -> OnProgress:
     return report
 
 
-def _check_outputs(args: argparse.Namespace, *outputs: tuple[str, str | None, str]) -> None:
+def _check_outputs(args: argparse.Namespace, *outputs: tuple[str, str | None, OutputKind]) -> None:
     """Every output ``(option, path, kind)`` under the one rule of :mod:`nvc.codec.outputs`, before any
     work; ``-`` (stdout) has no path to check, only that it is not a terminal."""
     from .outputs import Output, check_outputs
@@ -392,9 +394,10 @@ def _encode_batch(args: argparse.Namespace) -> int:
     check_outputs([item.input for item in items], [Output("output", str(item.output)) for item in items
                                                    if item.output not in kept], overwrite=args.overwrite)
     job = current_job(args.rank_timeout) if job_rank() is not None else Job()
-    from .api import encode, open as open_file
+    from .api import encode
+    from .api import open as open_file
 
-    def encode_one(item: "BatchItem") -> dict:
+    def encode_one(item: BatchItem) -> dict:
         if item.output in kept:  # finished before the interruption: its file is complete (written atomically)
             with open_file(item.output) as done:
                 return dict(bytes=done.info.file_bytes, bpp=done.info.bpp, psnr=float("nan"), seconds=0.0)

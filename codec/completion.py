@@ -13,10 +13,12 @@ import argparse
 
 import shtab
 
-__all__ = ["FILE", "add_completion"]
+__all__ = ["add_completion", "completes_path"]
 
-FILE = shtab.FILE
-"""Mark a positional argument as a path: ``parser.add_argument(...).complete = FILE``."""
+
+def completes_path(action: argparse.Action) -> None:
+    """Mark a positional argument as a path, which the shell completes with file names."""
+    action.complete = shtab.FILE  # type: ignore[attr-defined]  # shtab's convention: an attribute it reads
 
 
 def add_completion(parser: argparse.ArgumentParser) -> None:

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
+from nvc.datasets.colour import Matrix
 from nvc.datasets.limits import MAX_FPS, MAX_FPS_TERM, MAX_FRAMES, MAX_PIXELS, MAX_SIDE
-from nvc.models import (DEFAULT_ARCHITECTURE, ArchitectureConfig, config_from_dict, config_to_dict, get_architecture,
-                        typed_value)
+from nvc.models import (
+    DEFAULT_ARCHITECTURE,
+    ArchitectureConfig,
+    config_from_dict,
+    config_to_dict,
+    get_architecture,
+    typed_value,
+)
 
 from .defaults import GROUP_SIZE, KEY_INTERVAL, TILE
 
@@ -65,7 +73,7 @@ class VideoHeader:
     height: int
     fps: Fraction
     frame_count: int
-    colour_matrix: str = "bt709"
+    colour_matrix: Matrix = "bt709"
     full_range: bool = False
 
     def __post_init__(self) -> None:
@@ -145,8 +153,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys all differ (a repeated key would be read differently by other parsers)."""
     doc = dict(pairs)
     if len(doc) != len(pairs):
-        seen: set[str] = set()
-        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        counts = Counter(key for key, _ in pairs)
+        repeated = next(key for key, _ in pairs if counts[key] > 1)
         raise ValueError(f"config repeats the key {repeated!r}")
     return doc
 

@@ -8,8 +8,9 @@ backward decode entropy-decodes each group once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Decoder:
         if self._owned:
             self._stream.close()
 
-    def __enter__(self) -> "Decoder":
+    def __enter__(self) -> Decoder:
         return self
 
     def __exit__(self, *exc: object) -> None:

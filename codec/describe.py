@@ -55,7 +55,8 @@ def info_lines(name: str, info: FileInfo, groups: Sequence[GroupInfo] | None = N
     kbps = info.file_bytes * 8 / seconds / 1000
     lines = [
         f"{name}: nvc file, format version {info.format_version}",
-        f"video:   {info.width}x{info.height}, {info.fps} fps, {plural(info.frames, 'frame')} ({seconds:.2f} s), {colour}",
+        f"video:   {info.width}x{info.height}, {info.fps} fps, {plural(info.frames, 'frame')} ({seconds:.2f} s), "
+        f"{colour}",
         f"groups:  {plural(info.groups, 'group')} of up to {info.config.group_size} frames, "
         f"{plural(info.key_groups, 'key group')} (one every {info.config.key_interval})",
         f"size:    {info.file_bytes} bytes (header {info.header_bytes}, groups {info.group_bytes}, "

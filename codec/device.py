@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["DEVICES", "resolve_device"]
 
 
-def resolve_device(name: str) -> "torch.device":
+def resolve_device(name: str) -> torch.device:
     """The torch device for ``name``; refuses ``cuda`` on a machine without a usable GPU."""
     import torch  # here, not at the top: the CLI imports this module before it knows it needs torch
 

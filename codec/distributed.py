@@ -19,9 +19,10 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .errors import EXIT_RUNTIME, CodecRuntimeError, NvcError, UsageError
 
@@ -37,7 +38,7 @@ MAX_RANK_TIMEOUT = 7 * 24 * 3600.0
 _POLL_SECONDS = 0.2
 _RENDEZVOUS_TIMEOUT = timedelta(minutes=10)
 _PREFIX = "nvc/"
-_joined: "Job | None" = None
+_joined: Job | None = None
 
 
 class RankFailedError(NvcError):
@@ -58,7 +59,7 @@ def job_rank() -> int | None:
     return _env_int("RANK", 0) if _env_int("WORLD_SIZE", 1) > 1 else None
 
 
-def current_job(timeout: float = DEFAULT_RANK_TIMEOUT) -> "Job":
+def current_job(timeout: float = DEFAULT_RANK_TIMEOUT) -> Job:
     """This process's job (joined on first use and kept: a second rendezvous would host the store again)."""
     global _joined
     if _joined is None:
@@ -88,7 +89,7 @@ class Job:
     _beating: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
-    def from_environment(cls, timeout: float = DEFAULT_RANK_TIMEOUT) -> "Job":
+    def from_environment(cls, timeout: float = DEFAULT_RANK_TIMEOUT) -> Job:
         """Join the torchrun job this process was started in; a single-process job when there is none."""
         world_size = _env_int("WORLD_SIZE", 1)
         if world_size <= 1:
@@ -114,7 +115,7 @@ class Job:
         """Whether work item ``item`` (a segment, a batch input) is this rank's: items go round robin."""
         return item % self.world_size == self.rank
 
-    def board(self) -> "Board":
+    def board(self) -> Board:
         """A fresh board for the next piece of shared work; every rank must ask for boards in the same order."""
         if self.store is None:
             raise RuntimeError("a single-process job has no board")

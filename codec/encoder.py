@@ -14,13 +14,15 @@ the group's index only, so 1, 2 or N processes give the same bytes at the same t
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -144,7 +146,7 @@ class EncodeReport:
     seconds: float
     quality: int
     groups: list[GroupStats] = field(default_factory=list)
-    data: bytes | None = field(default=None, repr=False)
+    data: builtins.bytes | None = field(default=None, repr=False)  # builtins: the class has a bytes field
 
     @property
     def bpp(self) -> float:
@@ -161,7 +163,7 @@ class _CodedGroup:
         return json.dumps(asdict(self.stats)).encode() + b"\n" + self.payload
 
     @classmethod
-    def unpacked(cls, data: bytes) -> "_CodedGroup":
+    def unpacked(cls, data: bytes) -> _CodedGroup:
         stats, _, payload = data.partition(b"\n")
         return cls(payload, GroupStats(**json.loads(stats)))
 
@@ -238,7 +240,7 @@ def _open_checkpoint(dest: str | Path | BinaryIO, recorded: dict, resume: bool, 
     return checkpoint
 
 
-def _code_own_segments(frames: Iterable[np.ndarray], video: VideoInfo, config: CodecConfig, coder: "_GroupCoder",
+def _code_own_segments(frames: Iterable[np.ndarray], video: VideoInfo, config: CodecConfig, coder: _GroupCoder,
                        checkpoint: Checkpoint, session: Session, board: Board | None
                        ) -> tuple[dict[int, _CodedGroup], int]:
     """Fit and code (or take from the checkpoint) the groups of this rank's segments; every group
@@ -278,7 +280,7 @@ def _code_own_segments(frames: Iterable[np.ndarray], video: VideoInfo, config: C
 
 
 def _gather(coded: dict[int, _CodedGroup], frame_count: int, config: CodecConfig, board: Board | None,
-            tracker: "_JobTracker | None") -> None:
+            tracker: _JobTracker | None) -> None:
     """Rank 0: collect the other ranks' coded groups into ``coded``, in order, waiting for each owner."""
     if board is None:
         return
@@ -332,7 +334,7 @@ class _GroupCoder:
     """Fits, codes and scores one group at a time, with what stays the same for every group."""
 
     def __init__(self, config: CodecConfig, video: VideoInfo, options: EncodeOptions, session: Session,
-                 tracker: "_JobTracker | None") -> None:
+                 tracker: _JobTracker | None) -> None:
         self.config, self.video, self.options = config, video, options
         self.device = _rank_device(options.device, session.job)
         self._on_progress, self._tracker = session.on_progress, tracker
@@ -360,7 +362,8 @@ class _GroupCoder:
             squared_error += float(np.sum((original.astype(np.float64) - decoded) ** 2))
         stats = GroupStats(
             index=index, first_frame=first, frame_count=count, key=key, scene_cut=scene_cut, bytes=len(payload),
-            psnr=psnr_from_mse(squared_error / group.size, 255.0), squared_error=squared_error, iterations=result.iterations,
+            psnr=psnr_from_mse(squared_error / group.size, 255.0), squared_error=squared_error,
+            iterations=result.iterations,
             fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
             coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),
         )

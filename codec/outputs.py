@@ -11,16 +11,20 @@ seconds, not a whole encode.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from nvc.datasets import VideoInputError, check_writable
 from nvc.datasets.atomic import check_target, is_stream
 
 from .errors import InputError, UsageError
 
-__all__ = ["Output", "check_outputs"]
+__all__ = ["Output", "OutputKind", "check_outputs"]
+
+
+OutputKind = Literal["file", "video", "folder"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class Output:
 
     option: str
     path: str | os.PathLike[str] | None
-    kind: Literal["file", "video", "folder"] = "file"
+    kind: OutputKind = "file"
 
 
 def check_outputs(inputs: Iterable[object], outputs: Iterable[Output], *, overwrite: bool) -> None:
@@ -45,14 +49,18 @@ def check_outputs(inputs: Iterable[object], outputs: Iterable[Output], *, overwr
     """
     sources = [source for source in inputs if isinstance(source, (str, os.PathLike))]
     checked: list[Output] = []
-    for output in (output for output in outputs if output.path is not None):
-        if output.kind != "folder" and os.path.lexists(output.path) and not overwrite:
-            raise UsageError(f"{output.path} exists (use -y to overwrite)")
+    for output in outputs:
+        path = output.path
+        if path is None:
+            continue
+        if output.kind != "folder" and os.path.lexists(path) and not overwrite:
+            raise UsageError(f"{path} exists (use -y to overwrite)")
         for source in sources:
-            if _same(output.path, source):
-                raise UsageError(f"{output.option} {output.path} is the input; write it elsewhere")
+            if _same(path, source):
+                raise UsageError(f"{output.option} {path} is the input; write it elsewhere")
         for other in checked:
-            if _same(output.path, other.path):
+            assert other.path is not None  # only outputs with a path are checked
+            if _same(path, other.path):
                 raise UsageError(f"{other.option} and {output.option} are the same file {output.path}")
         checked.append(output)
     for output in checked:
@@ -67,6 +75,7 @@ def _same(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
 
 
 def _check_writable(output: Output) -> None:
+    assert output.path is not None  # only outputs with a path are checked
     path = Path(output.path)
     if output.kind == "folder":
         _check_folder(output.option, path)

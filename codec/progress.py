@@ -2,8 +2,8 @@
 
 An encode sends a :class:`FitProgress` at every evaluation of a group's fit and the group's
 :class:`~nvc.codec.encoder.GroupStats` when it is coded (in a distributed encode, rank 0 also sends
-a :class:`JobProgress` as the job's groups get done, whichever rank codes them); a decode sends a :class:`DecodeProgress`
-per group rendered.  :func:`progress_bars` shows them as tqdm bars and :func:`json_lines` as one
+a :class:`JobProgress` as the job's groups get done, whichever rank codes them); a decode sends a
+:class:`DecodeProgress` per group rendered.  :func:`progress_bars` shows them as tqdm bars and :func:`json_lines` as one
 JSON object per line (``nvc --progress json``, for GUIs and job runners), both on stderr.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, TextIO, Union
+from typing import TYPE_CHECKING, Any, TextIO, Union
 
 from .jsontext import dumps
 

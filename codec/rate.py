@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # nvc.models pulls torch; the CLI reads this module's tables before it needs it
     from nvc.models import ArchitectureConfig, FitSettings
@@ -42,7 +43,8 @@ PRESETS = {
     "slow": Preset(key_iterations=5000, inter_iterations=2400),
 }
 """Iterations per group.  Doubled (but ultrafast) when fitting moved to bfloat16, which makes an
-iteration 1.5x faster at 640x272 on a bf16 CPU, so medium takes about 1.3x its former time: on bikes frames 0-29 at 176x144, medium, 2000 key iterations against 1000 gave
+iteration 1.5x faster at 640x272 on a bf16 CPU, so medium takes about 1.3x its former time: on
+bikes frames 0-29 at 176x144, medium, 2000 key iterations against 1000 gave
 BD-rate -52.5 % and BD-PSNR +2.30 dB (q22/28/34, docs/design-notes.md); convergence, not the
 quantizer, limits the fit at these budgets."""
 
@@ -98,7 +100,7 @@ class Tuning:
             raise ValueError(f"width multiplier {self.width} outside 0.125..4")
 
     @classmethod
-    def parse(cls, items: Iterable[str]) -> "Tuning":
+    def parse(cls, items: Iterable[str]) -> Tuning:
         """From ``NAME=VALUE`` strings: ``relaxed_fraction=0.7``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
         fit, model, width = [], [], 1.0
         for item in items:
@@ -119,7 +121,8 @@ class Tuning:
         return cls(tuple(fit), tuple(model), width)
 
     def apply(self, settings: FitSettings) -> FitSettings:
-        return dataclasses.replace(settings, **dict(self.fit))
+        overrides: dict[str, Any] = dict(self.fit)  # checked against FitSettings' fields in __post_init__
+        return dataclasses.replace(settings, **overrides)
 
 
 def rate_lambda(quality: int) -> float:
@@ -137,7 +140,8 @@ def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuni
 
     scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24))) * tuning.width
     config = get_architecture(DEFAULT_ARCHITECTURE).size(height, width, scale)
-    return dataclasses.replace(config, **dict(tuning.model))  # type: ignore[type-var]  # a dataclass (protocol)
+    overrides: dict[str, Any] = dict(tuning.model)  # checked against the config's fields in Tuning
+    return dataclasses.replace(config, **overrides)
 
 
 def fit_settings(preset: str, quality: int, from_scratch: bool, tuning: Tuning = Tuning()) -> FitSettings:

@@ -8,12 +8,13 @@ architecture's choice (nvc.models.registry.DecoderNetwork.render_frames).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import cast
 
 import numpy as np
 import torch
 from torch import nn
 
-from nvc.models import get_architecture
+from nvc.models import DecoderNetwork, get_architecture
 from nvc.models.quantized import QuantizedTensor, load_symbols
 
 from .config import CodecConfig
@@ -64,4 +65,4 @@ def render_frames(
     if dtype is not None:
         network.to(dtype)
     indices = frames if frames is not None else range(frame_count)
-    yield from network.render_frames(indices, config.tile, batch)
+    yield from cast(DecoderNetwork, network).render_frames(indices, config.tile, batch)

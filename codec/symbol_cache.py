@@ -9,7 +9,7 @@ for every frame.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Mapping
+from collections.abc import Mapping
 
 from nvc.models import QuantizedTensor
 

@@ -165,7 +165,7 @@ def tensor_modes(data: bytes, base_offset: int, expected: Mapping[str, tuple[int
 
 def _read_headers(view: memoryview, base: int, expected: Mapping[str, tuple[int, ...]],
                   reference: Mapping[str, QuantizedTensor] | None,
-                  check_reference: bool) -> tuple[list["_TensorHeader"], int]:
+                  check_reference: bool) -> tuple[list[_TensorHeader], int]:
     """The tensor count and every tensor header; returns them and the offset just past them."""
     try:
         count, pos = read_uvarint(view, 0, "tensor count")

@@ -63,7 +63,8 @@ def _gencode_flags(archs: str) -> list[str]:
     for item in filter(None, (a.strip() for a in archs.replace(",", ";").split(";"))):
         m = _ARCH_RE.match(item)
         if m is None:
-            raise ExtensionBuildError(f"nvc.cuda_ext: bad architecture {item!r} in {archs!r} (want e.g. '9.0' or '9.0+PTX')")
+            raise ExtensionBuildError(f"nvc.cuda_ext: bad architecture {item!r} in {archs!r} "
+                                      "(want e.g. '9.0' or '9.0+PTX')")
         cc = f"{m.group(1)}{m.group(2)}{m.group(3)}"
         flags.append(f"-gencode=arch=compute_{cc},code=sm_{cc}")
         if m.group(4):
@@ -158,7 +159,8 @@ def load(directory: str | Path | None = None, *, verbose: bool = False) -> Modul
             log.write_text(f"{type(exc).__name__}: {exc}\n")
         except OSError:
             pass
-        raise ExtensionBuildError(f"nvc.cuda_ext: cannot build the CUDA extension: {_one_line(exc)} (log: {log})") from exc
+        raise ExtensionBuildError(
+            f"nvc.cuda_ext: cannot build the CUDA extension: {_one_line(exc)} (log: {log})") from exc
     finally:
         if saved_arch is None:
             os.environ.pop("TORCH_CUDA_ARCH_LIST", None)

@@ -13,8 +13,8 @@ suggested memory format.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -69,7 +69,7 @@ class FrameMask:
     height: int
     width: int
 
-    def scaled(self, r: int) -> "FrameMask":
+    def scaled(self, r: int) -> FrameMask:
         return FrameMask(self.origins * r, self.height * r, self.width * r)
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
@@ -124,8 +124,8 @@ def _ext(*tensors: torch.Tensor | None, out_numel: int = 0):
     return build.extension()
 
 
-def _bias4(bias: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
-    return None if bias is None else bias.to(dtype=x.dtype).reshape(1, -1, 1, 1)
+def _bias4(bias: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return bias.to(dtype=x.dtype).reshape(1, -1, 1, 1)
 
 
 def _mask_args(mask: FrameMask | None):

@@ -14,7 +14,7 @@ with a warning on the "nvc" logger that gives both counts.
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -31,7 +31,7 @@ from .limits import as_fps, check_size
 from .request import ReadRequest
 from .video import VideoInfo
 
-_PLANAR_YUV = {
+_PLANAR_YUV: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, ColourInfo], np.ndarray]] = {
     "yuv420p": yuv420_to_rgb,
     "yuvj420p": yuv420_to_rgb,
     "yuv444p": yuv444_to_rgb,
@@ -54,7 +54,8 @@ def _reported(path: Path) -> Iterator[None]:
 
 def plane_pixels(plane: av.video.plane.VideoPlane) -> np.ndarray:
     """A plane's pixels without FFmpeg's row padding (a writable view for frames nvc allocates)."""
-    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    # VideoPlane has the buffer protocol; PyAV's stubs do not declare it.
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)  # type: ignore[call-overload]
     return rows[:, : plane.width]
 
 
@@ -76,7 +77,8 @@ def _to_rgb(frame: av.VideoFrame, colour: ColourInfo) -> np.ndarray:
     """H x W x 3 uint8 RGB of a decoded frame, read with `colour`."""
     convert = _PLANAR_YUV.get(frame.format.name)
     if convert is not None:
-        return convert(*(plane_pixels(p) for p in frame.planes), colour)
+        y, u, v = (plane_pixels(p) for p in frame.planes)  # the planar formats above have three planes
+        return convert(y, u, v, colour)
     if frame.format.is_rgb:
         return frame.to_ndarray(format="rgb24")
     rgb = frame.reformat(

@@ -16,9 +16,9 @@ import numpy as np
 
 from .colour import ColourInfo
 from .errors import VideoInputError
+from .limits import as_fps, check_size
 from .planar import read_yuv420_frames, yuv420_frame_bytes, yuv420_payloads
 from .request import ReadRequest
-from .limits import as_fps, check_size
 from .video import DEFAULT_FPS, VideoInfo
 
 _TOKEN_START = r"(?:^|[_.\-])"

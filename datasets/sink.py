@@ -48,7 +48,9 @@ def _writer(path: Path, lossless: bool) -> Callable[[Path, Iterable[np.ndarray],
         return None
     if lossless and suffix in _SUBSAMPLED:
         raise VideoInputError(f"{path}: 4:2:0 {suffix} cannot hold RGB losslessly; use .mkv, .mp4 or a PNG folder")
-    writers = {".y4m": write_y4m, ".yuv": write_yuv, ".mkv": write_ffv1, ".mp4": partial(write_h264, lossless=lossless)}
+    writers: dict[str, Callable[[Path, Iterable[np.ndarray], VideoInfo], None]] = {
+        ".y4m": write_y4m, ".yuv": write_yuv, ".mkv": write_ffv1, ".mp4": partial(write_h264, lossless=lossless),
+    }
     if suffix not in writers:
         raise VideoInputError(f"{path}: cannot write {suffix} files; use .mp4, .mkv, .y4m, .yuv or a folder")
     try:

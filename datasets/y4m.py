@@ -19,9 +19,9 @@ import numpy as np
 
 from .colour import ColourInfo
 from .errors import VideoInputError
+from .limits import as_fps, check_size
 from .planar import read_yuv420_frames, yuv420_frame_bytes, yuv420_payloads
 from .request import ReadRequest
-from .limits import as_fps, check_size
 from .video import VideoInfo
 
 MAGIC = b"YUV4MPEG2"
@@ -53,7 +53,7 @@ def _line(data: np.ndarray, start: int, path: Path, what: str) -> tuple[bytes, i
     return chunk[:end], start + end + 1
 
 
-def _positive_int(text: str, path: Path, field: str) -> int:
+def _positive_int(text: str, path: Path | str, field: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise VideoInputError(f"{path}: y4m header field {field}{text} is not a positive integer")
     return int(text)

@@ -17,8 +17,16 @@ if TYPE_CHECKING:
     from .psnr import psnr_from_mse
     from .quant import MAX_SYMBOL
     from .quantized import GroupSymbols, QuantizedTensor, dequantize, load_symbols
-    from .registry import (ARCHITECTURES, DEFAULT_ARCHITECTURE, Architecture, ArchitectureConfig, DecoderNetwork,
-                           config_from_dict, config_to_dict, get_architecture)
+    from .registry import (
+        ARCHITECTURES,
+        DEFAULT_ARCHITECTURE,
+        Architecture,
+        ArchitectureConfig,
+        DecoderNetwork,
+        config_from_dict,
+        config_to_dict,
+        get_architecture,
+    )
 
 _LAZY = {
     **dict.fromkeys(("FitEvent", "FitResult", "FitSettings", "best_start", "fit_group", "native_bfloat16"), ".fit"),
@@ -31,7 +39,32 @@ _LAZY = {
                      "config_from_dict", "config_to_dict", "get_architecture"), ".registry"),
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "ArchitectureConfig",
+    "DEFAULT_ARCHITECTURE",
+    "DecoderNetwork",
+    "FitEvent",
+    "FitResult",
+    "FitSettings",
+    "GroupSymbols",
+    "HNeRV",
+    "HNeRVConfig",
+    "MAX_SYMBOL",
+    "QuantizedTensor",
+    "best_start",
+    "config_from_dict",
+    "config_to_dict",
+    "dequantize",
+    "fit_group",
+    "get_architecture",
+    "load_symbols",
+    "native_bfloat16",
+    "psnr_from_mse",
+    "typed_value",
+]
+assert sorted(__all__) == sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping
+from typing import cast
 
 import torch
 from torch import nn
@@ -173,7 +174,7 @@ class _FitState:
     """What the fitting loop changes as it goes: the weights and their quantizers, the optimizer,
     the reference anchors still paying residual rate, and where the shuffled frame order stands."""
 
-    params: dict[str, torch.Tensor]
+    params: dict[str, nn.Parameter]
     quantizers: dict[str, TensorQuantizer]
     optimizer: torch.optim.Optimizer
     base_lrs: list[float]
@@ -227,7 +228,8 @@ class _FitState:
 
     def rate_bits(self) -> torch.Tensor:
         """The differentiable rate proxy of every tensor (residual rate for the anchored ones)."""
-        return sum(self.quantizers[n].rate_bits(p, self.anchors.get(n)) for n, p in self.params.items())
+        bits = sum(self.quantizers[n].rate_bits(p, self.anchors.get(n)) for n, p in self.params.items())
+        return cast(torch.Tensor, bits)  # a sum of tensors (every group has parameters)
 
     def step(self, loss: torch.Tensor, grad_clip: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -340,6 +342,8 @@ def _adopt_reference_steps(
     Returns the anchors that still apply (the pinned tensors' residual rate) and the reference
     symbols of the pinned tensors; every other tensor pays intra rate from here on.
     """
+    if reference is None:
+        return {}, {}
     low, high = band
     kept, residual_of = {}, {}
     for name, anchor in anchors.items():

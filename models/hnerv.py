@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -209,7 +210,7 @@ class Window:
     height: int
     width: int
 
-    def scaled(self, r: int) -> "Window":
+    def scaled(self, r: int) -> Window:
         return Window(self.top * r, self.left * r, self.height * r, self.width * r)
 
 
@@ -316,12 +317,12 @@ class HNeRV(nn.Module):
     @property
     def untiled_stages(self) -> list[UpStage]:
         """The low-resolution stages, run on whole frames."""
-        return list(self.stages)[: len(self.stages) - self.config.tiled_stages]
+        return cast(list[UpStage], list(self.stages))[: len(self.stages) - self.config.tiled_stages]
 
     @property
     def tiled_stages(self) -> list[UpStage]:
         """The high-resolution stages, run tile by tile when decoding."""
-        return list(self.stages)[len(self.stages) - self.config.tiled_stages :]
+        return cast(list[UpStage], list(self.stages))[len(self.stages) - self.config.tiled_stages :]
 
     def boundary_features(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Run the untiled low-resolution stages on whole frames."""

@@ -84,8 +84,14 @@ class DecoderNetwork(Protocol):
 class Architecture(Protocol):
     """A registered architecture: its config type, how it sizes and builds a network, how it renders."""
 
-    name: str
-    config_type: type[ArchitectureConfig]
+    @property
+    def name(self) -> str:
+        """What the header's ``arch`` field stores."""
+        ...
+
+    @property
+    def config_type(self) -> type[ArchitectureConfig]:
+        ...
 
     def size(self, height: int, width: int, width_scale: float) -> ArchitectureConfig:
         """The network for frames of this size, its channels scaled by ``width_scale`` (the codec's
@@ -102,7 +108,7 @@ class Architecture(Protocol):
 
 
 ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV}
-DEFAULT_ARCHITECTURE = HNERV.name
+DEFAULT_ARCHITECTURE: str = HNERV.name
 
 
 def get_architecture(name: str) -> Architecture:

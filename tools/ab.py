@@ -127,7 +127,8 @@ def report(results: dict[str, dict], clips: list[str], preset: str, qualities: l
     """Markdown: every point, BD-rate / BD-PSNR of B against A per clip and seed (with two or more
     qualities), and with several seeds the spread of each arm over them."""
     lines = [f"A: {' '.join(arms['A']) or '(default)'}; B: {' '.join(arms['B']) or '(default)'}; preset {preset}",
-             "", "| clip | seed | q | A bytes | A dB | A s | B bytes | B dB | B s |", "|---|---|---|---|---|---|---|---|---|"]
+             "", "| clip | seed | q | A bytes | A dB | A s | B bytes | B dB | B s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     deltas: list[tuple[float, float]] = []
     for clip in clips:
         for seed in seeds:
@@ -154,8 +155,9 @@ def report(results: dict[str, dict], clips: list[str], preset: str, qualities: l
                                  f"{100 * (max(sizes) / min(sizes) - 1):.1f} % |")
     finite = [d for d in deltas if all(np.isfinite(d))]
     if finite:
-        lines.append(f"\nmean over {len(finite)} clip-seed pairs with a shared range: BD-rate "
-                     f"{statistics.mean(d[0] for d in finite):+.1f} %, BD-PSNR {statistics.mean(d[1] for d in finite):+.2f} dB")
+        rate, quality = statistics.mean(d[0] for d in finite), statistics.mean(d[1] for d in finite)
+        lines.append(f"\nmean over {len(finite)} clip-seed pairs with a shared range: BD-rate {rate:+.1f} %, "
+                     f"BD-PSNR {quality:+.2f} dB")
     return "\n".join(lines)
 
 

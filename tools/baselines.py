@@ -33,10 +33,9 @@ import av
 import numpy as np
 from av.bitstream import BitStreamFilterContext
 
+from nvc.codec.metrics import score
 from nvc.datasets import rgb_to_yuv420, yuv420_to_rgb
 from nvc.datasets.container import plane_pixels
-
-from nvc.codec.metrics import score
 
 __all__ = ["BASELINES", "DEFAULT_CRFS", "DEFAULT_PRESETS", "DEFAULT_SVTAV1_PRESET", "BaselineSetting",
            "baseline_settings", "encode_baseline"]

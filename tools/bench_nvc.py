@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 import nvc
-
 from nvc.codec.metrics import score
 
 __all__ = ["encode_point", "decode_stats", "score_file", "nvc_setting", "nvc_curve"]

@@ -26,6 +26,7 @@ from pathlib import Path
 import nvc
 from nvc.codec.batch import input_size, spread
 from nvc.codec.distributed import Board, Job, current_job, job_rank
+from nvc.codec.metrics import SCORES
 from nvc.datasets import VideoInputError
 
 from .baselines import (
@@ -38,7 +39,6 @@ from .baselines import (
 )
 from .bench_nvc import encode_point, nvc_setting, score_file
 from .cli import HelpFormatter, parse_size
-from nvc.codec.metrics import SCORES
 from .report import write_report
 from .results import find_row, fold_parts, load_results, part_path, save_results
 from .sequences import BenchSequence, clip_sequence, uvg_sequences

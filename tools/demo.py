@@ -14,10 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import nvc
+from nvc.codec.metrics import score
 from nvc.datasets import VideoInfo, synthetic_clip, write_video
 from nvc.datasets.limits import parse_size
-
-from nvc.codec.metrics import score
 
 __all__ = ["main"]
 

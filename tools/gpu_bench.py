@@ -30,6 +30,7 @@ import platform
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +156,7 @@ def bench_decode(args, sizes, device, log) -> tuple[list[dict], list[dict]]:
             if "bf16" in path and device.type == "cuda" and not torch.cuda.is_bf16_supported():
                 continue
             try:
-                times, frames = timed(lambda: decode(config, height, width, symbols, args.frames, device, path),
+                times, frames = timed(partial(decode, config, height, width, symbols, args.frames, device, path),
                                       device, args.repeats)
             except Exception as exc:  # noqa: BLE001 - a path that fails is reported, and fails the run
                 log(f"  {width}x{height} {path}: FAILED {type(exc).__name__}: {exc}")
@@ -176,9 +177,10 @@ def bench_decode(args, sizes, device, log) -> tuple[list[dict], list[dict]]:
                     checks.append({"check": f"{width}x{height} {path} == pytorch_fp32 (random weights)",
                                    "ok": close_enough(cmp), **cmp})
             rows.append(row)
-            log(f"  {width}x{height} {path:20s} {row['fps']:8.1f} frames/s  (median of {args.repeats}: {median * 1e3:.1f} ms"
-                f" for {args.frames} frames)" + (f"  vs fp32: max {row['vs_pytorch_fp32']['max_diff']},"
-                f" {row['vs_pytorch_fp32']['psnr_between_db']:.1f} dB" if "vs_pytorch_fp32" in row else ""))
+            versus = row.get("vs_pytorch_fp32")
+            log(f"  {width}x{height} {path:20s} {row['fps']:8.1f} frames/s  "
+                f"(median of {args.repeats}: {median * 1e3:.1f} ms for {args.frames} frames)"
+                + (f"  vs fp32: max {versus['max_diff']}, {versus['psnr_between_db']:.1f} dB" if versus else ""))
     return rows, checks
 
 
@@ -201,7 +203,8 @@ def bench_fit(args, device, log) -> tuple[dict, list[dict]]:
         f" {result.seconds:.1f} s, {result.psnr:.2f} dB)")
     decoded, checks = {}, []
     with extension(False):
-        decoded["pytorch_fp32"] = list(render_frames(config, height, width, result.symbols, args.fit_frames, device=device))
+        decoded["pytorch_fp32"] = list(render_frames(config, height, width, result.symbols, args.fit_frames,
+                                                     device=device))
     for name, dtype in DTYPES.items():
         if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
             continue
@@ -213,7 +216,8 @@ def bench_fit(args, device, log) -> tuple[dict, list[dict]]:
     fit["psnr_loss_db"] = {path: base - q for path, q in quality.items()}
     fit["vs_ext_fp32"] = {path: compare(f, decoded["ext_fp32"]) for path, f in decoded.items() if path != "ext_fp32"}
     cmp = compare(decoded["ext_fp32"], decoded["pytorch_fp32"])
-    checks.append({"check": f"{width}x{height} ext_fp32 == pytorch_fp32 (fitted weights)", "ok": close_enough(cmp), **cmp})
+    checks.append({"check": f"{width}x{height} ext_fp32 == pytorch_fp32 (fitted weights)", "ok": close_enough(cmp),
+                   **cmp})
     for path, loss in fit["psnr_loss_db"].items():
         log(f"  decode {path:14s} {quality[path]:.3f} dB  (loss vs ext_fp32 {loss:+.4f} dB)")
     return fit, checks
@@ -234,37 +238,44 @@ def environment(device: torch.device) -> dict:
 
 def markdown(doc: dict) -> str:
     env = doc["environment"]
-    lines = ["# nvc GPU check", "", f"- device: {env.get('gpu', env['device'])} (capability {env.get('capability', '-')})",
+    lines = ["# nvc GPU check", "",
+             f"- device: {env.get('gpu', env['device'])} (capability {env.get('capability', '-')})",
              f"- torch {env['torch']}, CUDA {env['cuda']}, cuDNN {env['cudnn']}, Python {env['python']}",
-             f"- path: {env['cuda_ext']}", f"- cuDNN benchmark {env['cudnn_benchmark']}, TF32 {env['cudnn_allow_tf32']}"]
+             f"- path: {env['cuda_ext']}",
+             f"- cuDNN benchmark {env['cudnn_benchmark']}, TF32 {env['cudnn_allow_tf32']}"]
     for key, value in doc.get("context", {}).items():
         if isinstance(value, (str, int, float)):
             lines.append(f"- {key}: {value}")
     lines += ["", "## Decode frames/s (render_frames: symbols -> numpy uint8, median)", "",
-              "Paths: IMPL_DTYPE[@frames per batch][+cudnn benchmark]; pytorch = the per-tile loop with the extension"
-              " off, pytorch_batched = batched renderer with PyTorch ops, ext = batched renderer with fused kernels.", "",
-              "| size | path | batch | frames/s | ms/frame | speed-up | max diff vs PyTorch fp32 | PSNR vs PyTorch fp32 |",
+              "Paths: IMPL_DTYPE[@frames per batch][+cudnn benchmark]; pytorch = the per-tile loop with the "
+              "extension off, pytorch_batched = batched renderer with PyTorch ops, ext = batched renderer with fused "
+              "kernels.", "",
+              "| size | path | batch | frames/s | ms/frame | speed-up | max diff vs PyTorch fp32 "
+              "| PSNR vs PyTorch fp32 |",
               "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     base = {r["size"]: r["fps"] for r in doc["decode"] if r["path"] == "pytorch_fp32"}
     for r in doc["decode"]:
         cmp = r.get("vs_pytorch_fp32")
         speed = f"{r['fps'] / base[r['size']]:.2f}x" if r["size"] in base else "-"
+        max_diff = cmp["max_diff"] if cmp else "-"
+        between = f"{cmp['psnr_between_db']:.1f} dB" if cmp else "-"
         lines.append(f"| {r['size']} | {r['path']} | {r['batch']} | {r['fps']:.1f} | {1e3 / r['fps']:.2f} | {speed} | "
-                     f"{cmp['max_diff'] if cmp else '-'} | {'%.1f dB' % cmp['psnr_between_db'] if cmp else '-'} |")
+                     f"{max_diff} | {between} |")
     if doc.get("targets"):
         lines += ["", "Targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in doc["targets"].items())]
     fit = doc.get("fit")
     if fit:
         lines += ["", f"## Fitting ({fit['size']}, {fit['frames']} frames, batch 2)", "",
-                  f"- {fit['iterations_per_s']:.2f} iterations/s ({fit['iterations']} iterations, {fit['seconds']:.1f} s),"
-                  f" fit PSNR {fit['fit_psnr_db']:.2f} dB", "", "| decode path | PSNR vs clip | loss vs ext_fp32 |",
+                  f"- {fit['iterations_per_s']:.2f} iterations/s ({fit['iterations']} iterations, "
+                  f"{fit['seconds']:.1f} s), fit PSNR {fit['fit_psnr_db']:.2f} dB", "",
+                  "| decode path | PSNR vs clip | loss vs ext_fp32 |",
                   "| --- | ---: | ---: |"]
         for path, q in fit["decoded_psnr_db"].items():
             lines.append(f"| {path} | {q:.3f} dB | {fit['psnr_loss_db'][path]:+.4f} dB |")
     lines += ["", "## Checks", ""]
     for c in doc["checks"]:
-        lines.append(f"- {'PASS' if c['ok'] else 'FAIL'}: {c['check']}"
-                     + (f" (max diff {c['max_diff']}, {c['fraction_differing']:.1e} differing)" if "max_diff" in c else "")
+        differing = f" (max diff {c['max_diff']}, {c['fraction_differing']:.1e} differing)" if "max_diff" in c else ""
+        lines.append(f"- {'PASS' if c['ok'] else 'FAIL'}: {c['check']}" + differing
                      + (f" {c['error']}" if "error" in c else ""))
     return "\n".join(lines) + "\n"
 
@@ -324,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
 
     doc["decode"], doc["checks"] = [], []
     if device.type == "cuda" and not cuda_ext.available():
-        doc["checks"].append({"check": "the CUDA extension loads on this GPU", "ok": False, "error": cuda_ext.describe()})
+        doc["checks"].append({"check": "the CUDA extension loads on this GPU", "ok": False,
+                              "error": cuda_ext.describe()})
     for size in args.sizes:
         rows, checks = bench_decode(args, [size], device, log)
         doc["decode"] += rows
@@ -334,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         doc["fit"], fit_checks = bench_fit(args, device, log)
         doc["checks"] += fit_checks
         loss = doc["fit"]["psnr_loss_db"]
-        doc["targets"] = {f"{p} PSNR loss < 0.05 dB": abs(loss[p]) < 0.05 for p in ("ext_fp16", "ext_bf16") if p in loss}
+        doc["targets"] = {f"{p} PSNR loss < 0.05 dB": abs(loss[p]) < 0.05
+                          for p in ("ext_fp16", "ext_bf16") if p in loss}
     ok = save()
     log(f"gpu_bench: {'all checks passed' if ok else 'CHECK FAILED'} in {doc['seconds']:.0f} s;"
         f" wrote {out / (args.name + '.json')} and .md")

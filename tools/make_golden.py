@@ -4,7 +4,7 @@
     OMP_NUM_THREADS=1 python -m tools.make_golden --check    # recompute the JSON from the committed
                                                              # files and compare (writes nothing)
 
-The golden files pin the decoder: tests/test_golden.py decodes the committed .nvc files and
+The golden files pin the decoder: tests/codec/test_golden.py decodes the committed .nvc files and
 compares the entropy-decoded symbols (exactly) and the rendered frames (exactly, or within 1 where
 float rounding differs between CPUs) with what is stored here.  Fitting is not bit-exact across
 machines, so the .nvc files themselves are committed; regenerating them makes new files (new

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nvc.codec.metrics import SCORES
+
 from .bdrate import METHODS, Method, bd_psnr, bd_rate
 from .curves import Curve, mean_curves, sequence_curves
-from nvc.codec.metrics import SCORES
 from .plots import plot_rd
 from .published_uvg import PUBLISHED_UVG, PublishedCurve
 
