@@ -256,7 +256,7 @@ def test_the_uvg_benchmark_shares_its_sequences_among_two_processes(tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m",
                "tools.benchmark", "--uvg", str(tmp_path / "uvg"), "--uvg-size", "32x32", "--frames", "0",
                "--qualities", "40", "--preset", "ultrafast", "--threads", "1", "--baselines", "none", "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[1])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
     rows = json.loads((out / "results.json").read_text())
     assert sorted(r["sequence"] for r in rows) == ["Beauty-2f", "Jockey-2f"]
