@@ -145,7 +145,8 @@ def report(results: dict[str, dict], clips: list[str], preset: str, qualities: l
             deltas.append((rate, gain))
             lines.append(f"| {clip} | {seed} | BD | | | | B vs A: {rate:+.1f} % | {gain:+.2f} dB | |")
     if len(seeds) > 1:
-        lines += ["", "| clip | q | arm | PSNR spread over seeds | bytes spread (max / min - 1) |", "|---|---|---|---|---|"]
+        lines += ["", "| clip | q | arm | PSNR spread over seeds | bytes spread (max / min - 1) |",
+                  "|---|---|---|---|---|"]
         for clip in clips:
             for q in qualities:
                 for arm, items in arms.items():
