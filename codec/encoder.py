@@ -29,7 +29,7 @@ import torch
 
 from nvc.datasets import VideoInfo
 from nvc.datasets.atomic import output_file
-from nvc.models import FitEvent, QuantizedTensor, best_start, fit_group, native_bfloat16, psnr_from_mse
+from nvc.models import FitEvent, QuantizedTensor, fit_group, native_bfloat16, psnr_from_mse
 
 from . import checks
 from .bitstream import BitstreamWriter, decode_cost_problem, is_key_group
@@ -348,11 +348,7 @@ class _GroupCoder:
         target = torch.from_numpy(group).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         from_scratch = key or scene_cut
         settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)
-
-        def build() -> torch.nn.Module:
-            return build_network(self.config, video.height, video.width, count).to(self.device)
-
-        network = best_start(build, target, settings) if from_scratch else build()
+        network = build_network(self.config, video.height, video.width, count).to(self.device)
         result = fit_group(network, target, settings, None if from_scratch else reference,
                            on_eval=self._reporter(index, settings.iterations))
         symbols = {name: QuantizedTensor(t.symbols.cpu(), t.step) for name, t in result.symbols.items()}

@@ -101,7 +101,7 @@ class Tuning:
 
     @classmethod
     def parse(cls, items: Iterable[str]) -> Tuning:
-        """From ``NAME=VALUE`` strings: ``relaxed_fraction=0.7``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
+        """From ``NAME=VALUE`` strings: ``lr=0.005``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
         fit, model, width = [], [], 1.0
         for item in items:
             name, sep, text = item.partition("=")

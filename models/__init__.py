@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .fit import FitEvent, FitResult, FitSettings, best_start, fit_group, native_bfloat16
+    from .fit import FitEvent, FitResult, FitSettings, fit_group, native_bfloat16
     from .hnerv import HNeRV, HNeRVConfig
     from .jsonfields import typed_value
     from .psnr import psnr_from_mse
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    **dict.fromkeys(("FitEvent", "FitResult", "FitSettings", "best_start", "fit_group", "native_bfloat16"), ".fit"),
+    **dict.fromkeys(("FitEvent", "FitResult", "FitSettings", "fit_group", "native_bfloat16"), ".fit"),
     **dict.fromkeys(("HNeRV", "HNeRVConfig"), ".hnerv"),
     "typed_value": ".jsonfields",
     "psnr_from_mse": ".psnr",
@@ -53,7 +53,6 @@ __all__ = [
     "HNeRVConfig",
     "MAX_SYMBOL",
     "QuantizedTensor",
-    "best_start",
     "config_from_dict",
     "config_to_dict",
     "dequantize",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import cast
 
 import torch
@@ -32,7 +32,7 @@ from .psnr import psnr_from_mse
 from .quant import TensorQuantizer
 from .quantized import GroupSymbols, QuantizedTensor, dequantize
 
-__all__ = ["FitSettings", "FitEvent", "FitResult", "best_start", "fit_group", "native_bfloat16"]
+__all__ = ["FitSettings", "FitEvent", "FitResult", "fit_group", "native_bfloat16"]
 
 PER_FRAME_PARAMETERS = ("embeddings",)
 _PRECISIONS = ("auto", "float32", "bfloat16")
@@ -55,31 +55,16 @@ class FitSettings:
     init_bits: int = 8
     reference_step_band: tuple[float, float] = (0.5, 1.25)
     """A tensor adopts its reference step when ``reference_step / learned_step`` lies in this band."""
-    rate_every: int = 1
-    """The rate term is computed every this many iterations, weighted by it (NVRC: every 8 at no loss)."""
-    starts: int = 1
-    """Candidate networks of a group fitted from scratch; each gets ``start_iterations`` and the
-    best by rate-distortion cost goes on (Cool-chic's multi-candidate warm-up against bad starts)."""
-    start_iterations: int = 50
     precision: str = "auto"
     """Of the training forward pass: "float32", "bfloat16" (autocast), or "auto": bfloat16 where
     the device computes it natively (CUDA, CPUs with AVX512-BF16 or AMX), else float32.  Measured
     on bikes at 176x144, medium: the same bytes and PSNR within 0.15 dB; 1.5x the iterations per
     second at 640x272 with 2 threads (tools.fit_bench, docs/benchmarks.md).  Evaluations, the
     best-state choice and the decoder always compute in float32."""
-    relaxed_fraction: float = 0.0
-    """Share of the iterations whose distortion sees weights plus uniform quantization noise instead
-    of exactly rounded weights (C3, Cool-chic, NVRC); the rest, and every evaluation, round exactly."""
 
     def __post_init__(self) -> None:
-        if self.starts < 1 or self.start_iterations < 1:
-            raise ValueError("starts and start_iterations must be at least 1")
         if self.precision not in _PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}")
-        if self.rate_every < 1:
-            raise ValueError("rate_every must be at least 1")
-        if not 0.0 <= self.relaxed_fraction <= 1.0 - self.final_fraction:
-            raise ValueError("relaxed_fraction must lie in 0..1 - final_fraction (the final phase rounds exactly)")
 
 
 @dataclass(frozen=True)
@@ -126,12 +111,10 @@ def fit_group(
         if iteration == schedule.freeze_at:
             state.freeze_steps(reference, settings.reference_step_band)
         batch = state.next_batch(settings.batch_frames)
-        weights = state.relaxed_params() if iteration < schedule.relaxed_until else state.quantized_params()
         with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            out = functional_call(model, weights, (batch,))
+            out = functional_call(model, state.quantized_params(), (batch,))
         loss = torch.mean((out.float() - frames[batch]) ** 2)
-        if iteration % settings.rate_every == 0:
-            loss = loss + settings.rate_every * settings.rate_lambda * state.rate_bits() / pixels
+        loss = loss + settings.rate_lambda * state.rate_bits() / pixels
         state.step(loss, settings.grad_clip)
         done = iteration + 1
 
@@ -149,18 +132,16 @@ def fit_group(
 
 @dataclass(frozen=True)
 class _Schedule:
-    """Where a fit's phases change: warm-up, cosine decay, relaxed rounding, frozen steps."""
+    """Where a fit's phases change: warm-up, cosine decay, frozen steps."""
 
     total: int
     warmup: int
-    relaxed_until: int
     freeze_at: int
 
     @classmethod
     def of(cls, settings: FitSettings) -> _Schedule:
         total = settings.iterations
-        return cls(total, max(1, int(total * settings.warmup_fraction)), int(total * settings.relaxed_fraction),
-                   int(total * (1 - settings.final_fraction)))
+        return cls(total, max(1, int(total * settings.warmup_fraction)), int(total * (1 - settings.final_fraction)))
 
     def lr_scale(self, iteration: int) -> float:
         """Linear warm-up, then cosine decay of both learning rates."""
@@ -223,9 +204,6 @@ class _FitState:
     def quantized_params(self) -> dict[str, torch.Tensor]:
         return {name: self.quantizers[name].fake_quantize(p) for name, p in self.params.items()}
 
-    def relaxed_params(self) -> dict[str, torch.Tensor]:
-        return {name: self.quantizers[name].noisy(p) for name, p in self.params.items()}
-
     def rate_bits(self) -> torch.Tensor:
         """The differentiable rate proxy of every tensor (residual rate for the anchored ones)."""
         bits = sum(self.quantizers[n].rate_bits(p, self.anchors.get(n)) for n, p in self.params.items())
@@ -277,27 +255,6 @@ def native_bfloat16(device: torch.device) -> bool:
         return False
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, so looked up defensively
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
-
-
-def best_start(build: Callable[[], nn.Module], frames: torch.Tensor, settings: FitSettings) -> nn.Module:
-    """The best of ``settings.starts`` freshly built networks after a short fit each.
-
-    Each candidate runs the full loss for ``start_iterations`` (its own warm-up and decay); the
-    one with the lowest rate-distortion cost on exactly rounded weights is returned with the float
-    weights it reached, for :func:`fit_group` to continue. With one start, the built network as is.
-    """
-    if settings.starts == 1:
-        return build()
-    trial = replace(settings, iterations=settings.start_iterations, starts=1, relaxed_fraction=0.0,
-                    eval_every=settings.start_iterations, patience=1)
-    best, best_cost = None, math.inf
-    for _ in range(settings.starts):
-        candidate = build()
-        cost = fit_group(candidate, frames, trial).cost
-        if cost < best_cost:
-            best, best_cost = candidate, cost
-    assert best is not None
-    return best
 
 
 def _initial_step(p: torch.Tensor, bits: int, inherited: QuantizedTensor | None) -> float:

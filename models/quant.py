@@ -74,14 +74,6 @@ class TensorQuantizer(nn.Module):
         step = self.step
         return round_ste((w / step).clamp(-MAX_SYMBOL, MAX_SYMBOL)) * step
 
-    def noisy(self, w: torch.Tensor) -> torch.Tensor:
-        """``w`` plus uniform noise of one step's width: the relaxed stand-in for rounding.
-
-        Differentiable in ``w`` and the step without a straight-through estimate, so early in a fit
-        the weights move smoothly instead of snapping between grid points.
-        """
-        return w + (torch.rand_like(w) - 0.5) * self.step
-
     def symbols(self, w: torch.Tensor) -> torch.Tensor:
         """Integer symbols (int64) of ``w`` on this quantizer's grid."""
         return torch.round((w.detach() / self.step.detach()).clamp(-MAX_SYMBOL, MAX_SYMBOL)).to(torch.int64)

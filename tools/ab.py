@@ -8,7 +8,7 @@ is the current default. Results are kept in OUT/results.json, so a rerun only me
 points it lacks.
 
     python -m tools.ab --clips sample bikes --preset fast --qualities 22 28 34 \\
-        --b relaxed_fraction=0.7 --out /work/bench/ab/relaxed
+        --b lr=0.005 --out /work/bench/ab/lr
 
 Run it alone on the machine when the times matter; bytes and PSNR do not depend on load.
 """

@@ -10,7 +10,7 @@ import torch
 from nvc.codec.rate import model_for_video
 from nvc.datasets import synthetic_clip
 from nvc.entropy import MAX_ALPHABET
-from nvc.models import FitSettings, HNeRV, HNeRVConfig, best_start, fit_group, load_symbols
+from nvc.models import FitSettings, HNeRV, HNeRVConfig, fit_group, load_symbols
 from nvc.models.quant import MAX_SYMBOL, TensorQuantizer, laplace_bits
 
 
@@ -124,8 +124,8 @@ def test_a_pinned_quantizer_keeps_the_exact_step():
     assert not quantizer.log_step.requires_grad
 
 
-def test_a_relaxed_fit_returns_the_exactly_rounded_network_it_scored():
-    network, clip, result = _fit(seed=0, iterations=200, relaxed_fraction=0.7)
+def test_a_fit_returns_the_exactly_rounded_network_it_scored():
+    network, clip, result = _fit(seed=0, iterations=200)
     assert result.psnr > 20.0, result.psnr
     load_symbols(network, result.symbols)
     with torch.no_grad():
@@ -133,46 +133,19 @@ def test_a_relaxed_fit_returns_the_exactly_rounded_network_it_scored():
     assert abs(10 * math.log10(1 / float(mse)) - result.psnr) < 1e-3
 
 
-def test_relaxation_and_sparse_rate_terms_change_the_fit_and_stay_deterministic():
-    base = _fit(seed=3, iterations=30)[2]
-    for knobs in ({"relaxed_fraction": 0.5}, {"rate_every": 4}):
-        a, b = _fit(seed=3, iterations=30, **knobs)[2], _fit(seed=3, iterations=30, **knobs)[2]
-        assert all(torch.equal(a.symbols[n].symbols, b.symbols[n].symbols) for n in a.symbols)
-        assert not all(torch.equal(a.symbols[n].symbols, base.symbols[n].symbols) for n in a.symbols)
-
-
-@pytest.mark.parametrize("bad", [{"relaxed_fraction": 0.9}, {"rate_every": 0}, {"starts": 0}])
-def test_fit_settings_reject_impossible_schedules(bad):
+@pytest.mark.parametrize("bad", [{"precision": "float16"}, {"precision": "auto "}])
+def test_fit_settings_reject_an_unknown_precision(bad):
     with pytest.raises(ValueError):
         FitSettings(**bad)
 
 
-def test_best_start_keeps_the_candidate_with_the_lowest_cost(monkeypatch):
-    from nvc.models import fit as fit_module
-
-    scored: list[tuple[torch.nn.Module, float]] = []
-
-    def recording_fit(candidate, frames, settings, *args, **kwargs):
-        result = fit_group(candidate, frames, settings, *args, **kwargs)
-        scored.append((candidate, result.cost))
-        return result
-
-    monkeypatch.setattr(fit_module, "fit_group", recording_fit)
-    torch.manual_seed(0)
-    build = lambda: HNeRV(model_for_video(0, 24, 32), 24, 32, 3)  # noqa: E731
-    chosen = best_start(build, _clip(), FitSettings(starts=3, start_iterations=20, eval_every=10))
-    assert len(scored) == 3 and len({cost for _, cost in scored}) == 3
-    assert chosen is min(scored, key=lambda pair: pair[1])[0]
-    assert best_start(build, _clip(), FitSettings()) is not chosen  # one start: the built network as is
-
-
 def test_fit_schedule_phases():
-    """Warm-up, cosine decay, relaxed share and the frozen final phase, named in one place."""
+    """Warm-up, cosine decay and the frozen final phase, named in one place."""
     from nvc.models.fit import _Schedule
 
-    settings = FitSettings(iterations=200, warmup_fraction=0.05, relaxed_fraction=0.5, final_fraction=0.15)
+    settings = FitSettings(iterations=200, warmup_fraction=0.05, final_fraction=0.15)
     schedule = _Schedule.of(settings)
-    assert (schedule.total, schedule.warmup, schedule.relaxed_until, schedule.freeze_at) == (200, 10, 100, 170)
+    assert (schedule.total, schedule.warmup, schedule.freeze_at) == (200, 10, 170)
     assert schedule.lr_scale(0) == 0.1 and schedule.lr_scale(9) == 1.0
     assert schedule.lr_scale(100) == 0.5 * (1 + math.cos(math.pi / 2))
 

@@ -206,10 +206,10 @@ def test_demo_writes_the_sample_the_file_and_the_decoded_clip(tmp_path, capsys):
 def test_tuning_parses_fit_and_model_overrides():
     from nvc.codec.rate import Tuning, fit_settings, model_for_video
 
-    tuning = Tuning.parse(["relaxed_fraction=0.7", "rate_every=8", "width=0.5", "kernels=1,1,3,3,3"])
+    tuning = Tuning.parse(["lr=0.005", "batch_frames=4", "width=0.5", "kernels=1,1,3,3,3"])
     settings = fit_settings("fast", 28, True, tuning)
-    assert (settings.relaxed_fraction, settings.rate_every) == (0.7, 8)
-    assert isinstance(settings.rate_every, int)
+    assert (settings.lr, settings.batch_frames) == (0.005, 4)
+    assert isinstance(settings.batch_frames, int)
     model = model_for_video(28, 272, 640, tuning)
     assert model.kernels == (1, 1, 3, 3, 3)
     assert model.channels == tuple(c // 2 for c in model_for_video(28, 272, 640).channels)
