@@ -7,8 +7,9 @@ names below load on first use (PEP 562): decoding never imports the fitting loop
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nvc._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .fit import FitEvent, FitResult, FitSettings, fit_group, native_bfloat16
@@ -66,11 +67,4 @@ __all__ = [
 assert sorted(__all__) == sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
