@@ -42,7 +42,7 @@ from .distributed import DEFAULT_RANK_TIMEOUT, MAX_RANK_TIMEOUT, Job, current_jo
 from .encoder import EncodeOptions, EncodeReport, Session, encode_video
 from .errors import InputError, UsageError
 from .outputs import Output, check_outputs
-from .progress import DecodeProgress, OnProgress, ProgressEvent, job_only, progress_bars
+from .progress import DecodeProgress, OnProgress, combined, job_only, progress_bars
 from .rate import DEFAULT_QUALITY, Tuning
 from .ratecontrol import search_quality, target_bpp
 from .render import expected_shapes
@@ -129,7 +129,7 @@ def encode(
         check_outputs([source], [Output("output", dest)], overwrite=True)  # a stream or bytes has no path to check
     bpp, kbps = (None if v is None else checks.real(name, v, 0, math.inf) for name, v in (("bpp", bpp), ("kbps", kbps)))
     bars = progress_bars() if checks.flag("progress", progress) else None
-    report_progress = _combined(job_only(bars) if job.distributed else bars, on_progress)
+    report_progress = combined(job_only(bars) if job.distributed else bars, on_progress)
     frame_iter, info = _frames_and_info(source, fps=fps, frames=frames, seek=seek, input_res=input_res,
                                         pix_fmt=pix_fmt, colour=colour)
     target = target_bpp(bpp, kbps, info.width, info.height, info.fps)
@@ -152,19 +152,6 @@ def _label(source: Any) -> str:
     if isinstance(source, (str, Path)):
         return str(source)
     return str(getattr(source, "name", f"the {type(source).__name__} input"))
-
-
-def _combined(*callbacks: OnProgress | None) -> OnProgress | None:
-    """One callback calling each given one in turn (None when none is given)."""
-    present = [callback for callback in callbacks if callback is not None]
-    if not present:
-        return None
-
-    def report(event: ProgressEvent) -> None:
-        for callback in present:
-            callback(event)
-
-    return report
 
 
 def _frames_and_info(source: Any, *, fps, frames, seek, input_res, pix_fmt,

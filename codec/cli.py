@@ -207,23 +207,14 @@ def _log(args: argparse.Namespace, message: str) -> None:
 def _on_progress(args: argparse.Namespace, distributed: bool = False) -> OnProgress | None:
     """Bars, JSON lines or nothing; in a distributed encode only rank 0 shows the job's progress, and
     ``-v`` adds a line per group from every rank."""
-    from .progress import job_only, json_lines, progress_bars
+    from .progress import combined, job_only, json_lines, progress_bars
 
     shown = json_lines() if args.progress == "json" else None if args.quiet or args.progress == "none" \
         else progress_bars()
     if not distributed:
         return shown
     rank = job_rank()
-    lines = _rank_lines(args, rank) if args.verbose else None
-    shown = job_only(shown) if rank == 0 else None
-    if lines is None or shown is None:
-        return lines or shown
-
-    def both(event: object) -> None:
-        shown(event)  # type: ignore[arg-type]
-        lines(event)  # type: ignore[arg-type]
-
-    return both
+    return combined(job_only(shown) if rank == 0 else None, _rank_lines(args, rank) if args.verbose else None)
 
 
 def _rank_lines(args: argparse.Namespace, rank: int | None) -> OnProgress:

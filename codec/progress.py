@@ -20,7 +20,8 @@ from .jsontext import dumps
 if TYPE_CHECKING:
     from .encoder import GroupStats
 
-__all__ = ["FitProgress", "JobProgress", "DecodeProgress", "ProgressEvent", "OnProgress", "progress_bars", "json_lines"]
+__all__ = ["FitProgress", "JobProgress", "DecodeProgress", "ProgressEvent", "OnProgress", "combined", "job_only",
+           "progress_bars", "json_lines"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,19 @@ def job_only(callback: OnProgress | None) -> OnProgress | None:
 
     def report(event: ProgressEvent) -> None:
         if isinstance(event, JobProgress):
+            callback(event)
+
+    return report
+
+
+def combined(*callbacks: OnProgress | None) -> OnProgress | None:
+    """One callback calling each given one in turn (None when none is given)."""
+    present = [callback for callback in callbacks if callback is not None]
+    if not present:
+        return None
+
+    def report(event: ProgressEvent) -> None:
+        for callback in present:
             callback(event)
 
     return report
