@@ -111,9 +111,12 @@ class Job:
     def distributed(self) -> bool:
         return self.world_size > 1
 
+    def owner(self, item: int) -> int:
+        """The rank that does work item ``item`` (a segment): items go round robin."""
+        return item % self.world_size
+
     def owns(self, item: int) -> bool:
-        """Whether work item ``item`` (a segment, a batch input) is this rank's: items go round robin."""
-        return item % self.world_size == self.rank
+        return self.owner(item) == self.rank
 
     def board(self) -> Board:
         """A fresh board for the next piece of shared work; every rank must ask for boards in the same order."""
@@ -150,8 +153,8 @@ class Board:
         self._seen: dict[int, tuple[int, float]] = {}
 
     @property
-    def world_size(self) -> int:
-        return self._job.world_size
+    def job(self) -> Job:
+        return self._job
 
     def post(self, key: str, value: bytes | str) -> None:
         self._store.set(key, value)

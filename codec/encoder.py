@@ -284,12 +284,12 @@ def _gather(coded: dict[int, _CodedGroup], frame_count: int, config: CodecConfig
     """Rank 0: collect the other ranks' coded groups into ``coded``, in order, waiting for each owner."""
     if board is None:
         return
-    for rank in range(1, board.world_size):
+    for rank in range(1, board.job.world_size):
         board.wait(f"joined/{rank}", rank)
     groups = math.ceil(frame_count / config.group_size)
     for index in range(groups):
         if index not in coded:
-            owner = (index // config.key_interval) % board.world_size
+            owner = board.job.owner(index // config.key_interval)
             coded[index] = _CodedGroup.unpacked(board.wait(f"group/{index}", owner,
                                                            on_poll=tracker.poll if tracker else None))
     if tracker is not None:
