@@ -34,7 +34,7 @@ from .quantized import GroupSymbols, QuantizedTensor, dequantize
 
 __all__ = ["FitSettings", "FitEvent", "FitResult", "fit_group", "native_bfloat16"]
 
-PER_FRAME_PARAMETERS = ("embeddings", "modulation")
+PER_FRAME_PARAMETERS = ("embeddings",)
 _PRECISIONS = ("auto", "float32", "bfloat16")
 
 

@@ -30,7 +30,9 @@ from .rendering import render_tile_by_tile
 
 __all__ = ["HNERV_FILM", "HNeRVFiLM", "HNeRVFiLMConfig"]
 
-_INIT_SCALE = 0.05
+_FREQUENCIES = 8
+_INIT_SCALE = 0.01
+_GAIN = 0.05
 """Spread of the starting modulation: near identity, and wide enough that the learned step of the
 tensor's quantizer starts near where it ends (a zero start would give it a step of ~1e-6)."""
 
@@ -50,7 +52,7 @@ class HNeRVFiLMConfig(HNeRVConfig):
     def parameter_shapes(self, height: int, width: int, num_frames: int) -> dict[str, tuple[int, ...]]:
         shapes = super().parameter_shapes(height, width, num_frames)
         embeddings = shapes.pop("embeddings")  # a module's own parameters come before its children's
-        return {"embeddings": embeddings, "modulation": (num_frames, self.modulation_width), **shapes}
+        return {"embeddings": embeddings, "modulation": (self.modulation_width, 2 * _FREQUENCIES), **shapes}
 
 
 class HNeRVFiLM(HNeRV):
@@ -60,10 +62,13 @@ class HNeRVFiLM(HNeRV):
 
     def __init__(self, config: HNeRVFiLMConfig, height: int, width: int, num_frames: int) -> None:
         super().__init__(config, height, width, num_frames)
-        self.modulation = nn.Parameter(torch.randn(num_frames, config.modulation_width) * _INIT_SCALE)
+        self.modulation = nn.Parameter(torch.randn(config.modulation_width, 2 * _FREQUENCIES) * _INIT_SCALE)
+        t = (torch.arange(num_frames, dtype=torch.float32) + 0.5) / num_frames
+        angles = torch.pi * t[:, None] * torch.arange(1, _FREQUENCIES + 1, dtype=torch.float32)
+        self.register_buffer("time_features", torch.cat([angles.sin(), angles.cos()], dim=1), persistent=False)
 
     def stage_modulations(self, frame_indices: torch.Tensor | slice) -> list[Modulation | None]:
-        vectors = self.modulation[frame_indices]
+        vectors = (self.time_features[frame_indices] @ self.modulation.t()) * _GAIN
         modulations: list[Modulation | None] = []
         start = 0
         for channels in self.config.channels:
