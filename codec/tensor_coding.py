@@ -6,22 +6,23 @@ one table is no option); all tensors of a group share one rANS string.  The deco
 shape against the one the config implies and every tensor's symbols against a stored CRC32.
 
 The byte after a tensor's shape holds its coding mode (low four bits) and the kind of table that
-follows (high four bits; nvc.entropy.kinds).  The encoder writes kind 0, so the byte reads as the
-plain mode of format version 1.
+follows (high four bits; nvc.entropy.kinds).  The encoder picks, per tensor, the kind and mode that
+cost the fewest bytes: kind 0 (a count per symbol) or, since format version 2, kind 1 (a few
+counts and two geometric tails), which is what small and sparse tensors mostly take.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from nvc.entropy import (
-    FREQUENCY,
     MAX_ALPHABET,
+    TABLE_KINDS,
     EntropyFormatError,
     TableKind,
     decode_streams,
@@ -67,10 +68,10 @@ class TensorStats:
 def encode_tensors(
     tensors: Mapping[str, QuantizedTensor],
     reference: Mapping[str, QuantizedTensor] | None,
-    kind: TableKind = FREQUENCY,
+    kinds: Sequence[TableKind] = tuple(TABLE_KINDS.values()),
 ) -> tuple[bytes, list[TensorStats]]:
-    """Serialise a group's tensors with tables of ``kind``; residual coding is tried wherever
-    ``reference`` matches."""
+    """Serialise a group's tensors, each with the cheapest of ``kinds``' tables; residual coding is
+    tried wherever ``reference`` matches."""
     out = bytearray(write_uvarint(len(tensors)))
     parts, stats = [], []
     for name, coded in tensors.items():
@@ -78,14 +79,13 @@ def encode_tensors(
         if not _fits_alphabet(symbols):
             raise CodecRuntimeError(f"tensor {name!r}: symbols span more than the {MAX_ALPHABET} values a table holds"
                                     f" (fitted states saturate at +-{MAX_SYMBOL})")
-        mode, values = INTRA, symbols
-        table = kind.fit(values)
-        intra_cost = cost = _cost(kind, table, values)
+        cost, kind, table = _cheapest(kinds, symbols)
+        mode, values, intra_cost = INTRA, symbols, cost
         ref = None if reference is None else reference.get(name)
         if ref is not None and ref.step == coded.step and tuple(ref.symbols.shape) == symbols.shape:
             residual = symbols - ref.symbols.numpy().astype(np.int64)
-            if _fits_alphabet(residual) and _cost(kind, residual_table := kind.fit(residual), residual) < cost:
-                mode, values, table = RESIDUAL, residual, residual_table
+            if _fits_alphabet(residual) and (best := _cheapest(kinds, residual))[0] < cost:
+                (cost, kind, table), mode, values = best, RESIDUAL, residual
         out += bytes([symbols.ndim]) + b"".join(write_uvarint(d) for d in symbols.shape)
         out += TENSOR.pack({"mode": mode | kind.number << _MODE_BITS, "step": coded.step,
                             "symbols_crc": symbols_checksum(symbols)})
@@ -105,8 +105,12 @@ def _fits_alphabet(symbols: np.ndarray) -> bool:
     return int(symbols.max()) - int(symbols.min()) < MAX_ALPHABET
 
 
-def _cost(kind: TableKind, table: object, values: np.ndarray) -> float:
-    return kind.nbytes(table) + kind.estimate_bits(table, values) / 8
+def _cheapest(kinds: Sequence[TableKind], values: np.ndarray) -> tuple[float, TableKind, object]:
+    """Bytes (table + estimated code), kind and table of the kind that codes ``values`` cheapest
+    (the first on a tie)."""
+    tables = [(kind, kind.fit(values)) for kind in kinds]
+    return min(((kind.nbytes(table) + kind.estimate_bits(table, values) / 8, kind, table) for kind, table in tables),
+               key=lambda option: option[0])
 
 
 def decode_tensors(

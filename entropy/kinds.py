@@ -19,9 +19,10 @@ import numpy as np
 
 from .errors import EntropyFormatError
 from .tables import FrequencyTable, build_table, estimate_bits, table_from_bytes, table_nbytes, table_to_bytes
+from .tailed import TAILED
 from .varint import Buffer
 
-__all__ = ["FREQUENCY", "TABLE_KINDS", "FrequencyKind", "TableKind", "table_kind"]
+__all__ = ["FREQUENCY", "TABLE_KINDS", "TAILED", "FrequencyKind", "TableKind", "table_kind"]
 
 
 class TableKind(Protocol):
@@ -80,7 +81,8 @@ class FrequencyKind:
 
 
 FREQUENCY = FrequencyKind()
-TABLE_KINDS: dict[int, TableKind] = {FREQUENCY.number: FREQUENCY}
+TABLE_KINDS: dict[int, TableKind] = {FREQUENCY.number: FREQUENCY, TAILED.number: TAILED}
+"""Every kind a reader knows; the encoder codes each tensor with whichever costs fewer bytes."""
 
 
 def table_kind(number: int, offset: int = 0) -> TableKind:

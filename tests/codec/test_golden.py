@@ -33,7 +33,8 @@ FRAME_TOLERANCE = 1
 
 
 def test_the_golden_set_is_complete():
-    assert DOC["format_version"] == nvc.FORMAT_VERSION
+    """The committed files are format version 1's: this reader must keep decoding them."""
+    assert DOC["format_version"] == 1 <= nvc.FORMAT_VERSION
     assert NAMES == ["inter16x8.nvc", "key8x8.nvc"]
 
 

@@ -9,14 +9,14 @@ import torch
 from nvc.codec.errors import BitstreamError
 from nvc.codec.tensor_coding import TENSOR, decode_tensors, encode_tensors
 from nvc.entropy import FREQUENCY, TABLE_KINDS, EntropyFormatError, FrequencyTable, read_uvarint, table_kind
-from nvc.entropy.kinds import FrequencyKind
+from nvc.entropy.kinds import TAILED, FrequencyKind
 from nvc.models.quantized import QuantizedTensor
 
 
 class HalvesKind(FrequencyKind):
-    """A toy kind 1: the first and the second half of a tensor's values get a table each."""
+    """A toy kind 15: the first and the second half of a tensor's values get a table each."""
 
-    number = 1
+    number = 15
 
     def fit(self, values: np.ndarray) -> tuple[FrequencyTable, FrequencyTable, int]:
         flat = values.reshape(-1)
@@ -53,35 +53,45 @@ def _tensors() -> dict[str, QuantizedTensor]:
 
 
 def test_a_registered_kind_codes_and_decodes_through_the_tensor_coding(monkeypatch):
-    monkeypatch.setitem(TABLE_KINDS, 1, HalvesKind())
+    monkeypatch.setitem(TABLE_KINDS, 15, HalvesKind())
     tensors = _tensors()
-    payload, _ = encode_tensors(tensors, None, kind=TABLE_KINDS[1])
-    assert payload[1 + 1 + 2] >> 4 == 1  # count, rank 2, dims 10 10, then the mode byte: kind 1
+    payload, _ = encode_tensors(tensors, None, kinds=[TABLE_KINDS[15]])
+    assert payload[1 + 1 + 2] >> 4 == 15  # count, rank 2, dims 10 10, then the mode byte: kind 15
     decoded = decode_tensors(payload, 0, {name: tuple(t.symbols.shape) for name, t in tensors.items()}, None)
     for name, tensor in tensors.items():
         assert torch.equal(decoded[name].symbols, tensor.symbols) and decoded[name].step == tensor.step
 
 
 def test_an_unregistered_kind_is_refused_where_its_byte_lies(monkeypatch):
-    monkeypatch.setitem(TABLE_KINDS, 1, HalvesKind())
+    monkeypatch.setitem(TABLE_KINDS, 15, HalvesKind())
     tensors = _tensors()
-    payload, _ = encode_tensors(tensors, None, kind=TABLE_KINDS[1])
-    monkeypatch.delitem(TABLE_KINDS, 1)
-    with pytest.raises(BitstreamError, match="unknown table kind 1") as caught:
+    payload, _ = encode_tensors(tensors, None, kinds=[TABLE_KINDS[15]])
+    monkeypatch.delitem(TABLE_KINDS, 15)
+    with pytest.raises(BitstreamError, match="unknown table kind 15") as caught:
         decode_tensors(payload, 100, {name: tuple(t.symbols.shape) for name, t in tensors.items()}, None)
     mode_at = 1 + 1 + 1 + 1  # count, rank, two one-byte dims
     assert (caught.value.field, caught.value.offset) == ("table kind", 100 + mode_at)
 
 
 def test_kind_zero_leaves_the_mode_byte_as_format_version_1_wrote_it():
-    payload, _ = encode_tensors(_tensors(), None)
+    payload, _ = encode_tensors(_tensors(), None, kinds=[FREQUENCY])
     _, pos = read_uvarint(payload, 0)
     pos += 1 + 2  # rank, dims
     assert TENSOR.unpack(payload, pos)["mode"] == 0
 
 
-def test_table_kind_lookup_is_typed():
-    assert table_kind(0) is FREQUENCY
-    with pytest.raises(EntropyFormatError) as caught:
-        table_kind(7, offset=42)
-    assert (caught.value.field, caught.value.offset) == ("table kind", 42)
+def test_each_tensor_takes_the_cheapest_kind():
+    """A sparse tensor with a few far outliers: kind 0 stores a count for the whole span, kind 1
+    a core and two decays; the encoder's choice is never dearer than kind 0 alone."""
+    rng = np.random.default_rng(1)
+    sparse = np.where(rng.random(400) < 0.9, 0, rng.integers(-2, 3, 400))
+    sparse[:3] = (-90, 75, 120)
+    tensors = {"sparse": QuantizedTensor(torch.from_numpy(sparse.reshape(20, 20)), 0.5),
+               "dense": QuantizedTensor(torch.from_numpy(rng.integers(-6, 7, (4, 4))), 1.0)}
+    chosen, _ = encode_tensors(tensors, None)
+    only_zero, _ = encode_tensors(tensors, None, kinds=[FREQUENCY])
+    assert len(chosen) < len(only_zero) - 100
+    assert chosen[1 + 1 + 2] >> 4 == TAILED.number
+    decoded = decode_tensors(chosen, 0, {name: tuple(t.symbols.shape) for name, t in tensors.items()}, None)
+    for name, tensor in tensors.items():
+        assert torch.equal(decoded[name].symbols, tensor.symbols)

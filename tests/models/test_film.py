@@ -10,7 +10,7 @@ import nvc
 from nvc.codec.rate import Tuning, model_for_video
 from nvc.datasets import synthetic_clip
 from nvc.models import HNeRV, get_architecture
-from nvc.models.hnerv_film import HNeRVFiLM, HNeRVFiLMConfig
+from nvc.models.hnerv_film import HNeRVFiLM, HNeRVFiLMConfig, time_features
 
 FILM = Tuning(arch="hnerv-film")
 
@@ -39,18 +39,26 @@ def test_tiled_render_equals_whole_frame(height, width, tile):
     assert torch.allclose(whole, network.render_tiled(2, tile), atol=1e-5)
 
 
-def test_zero_modulation_is_plain_hnerv_and_each_frame_has_its_own():
-    network = _network(24, 40, 2)
-    plain = HNeRV(network.config, 24, 40, 2).eval()
+def test_zero_modulation_is_plain_hnerv_and_a_modulation_follows_time():
+    network = _network(24, 40, 4)
+    plain = HNeRV(network.config, 24, 40, 4).eval()
     plain.load_state_dict({k: v for k, v in network.state_dict().items() if k != "modulation"})
+    frames = torch.arange(4)
     with torch.no_grad():
         network.modulation.zero_()
-        assert torch.equal(network(torch.tensor([0, 1])), plain(torch.tensor([0, 1])))
-        network.modulation[1, 0] = 0.5  # the first stage's first channel, scaled 1.5x in frame 1 only
-        out = network(torch.tensor([0, 1]))
-    reference = plain(torch.tensor([0, 1]))
-    assert torch.equal(out[0], reference[0])
-    assert not torch.allclose(out[1], reference[1])
+        assert torch.equal(network(frames), plain(frames))
+        network.modulation[0, 8] = 10.0  # the first stage's first channel scaled by cos(pi t)
+        change = (network(frames) - plain(frames)).abs().flatten(1).amax(dim=1)
+    assert (change > 0).all()
+    assert change[0] > change[1] and change[3] > change[2]  # |cos(pi t)| is largest at the ends
+
+
+def test_time_features_are_the_fourier_basis():
+    features = time_features(4).double()
+    t = (np.arange(4) + 0.5) / 4
+    angles = np.pi * t[:, None] * np.arange(1, 9)
+    assert torch.allclose(features, torch.from_numpy(np.concatenate([np.sin(angles), np.cos(angles)], axis=1)),
+                          atol=2**-24)
 
 
 def test_the_codec_encodes_and_decodes_it(tmp_path):

@@ -62,7 +62,7 @@ def test_foreign_and_mangled_files(name, blob, match):
     rejects(blob, "signature", 0, match)
 
 
-@pytest.mark.parametrize("min_reader", [2, 0xFFFF])
+@pytest.mark.parametrize("min_reader", [nvc.FORMAT_VERSION + 1, 0xFFFF])
 def test_newer_minimum_reader_needs_a_newer_nvc(min_reader):
     data = bytearray(SMALL)
     struct.pack_into("<H", data, 10, min_reader)
