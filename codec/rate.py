@@ -77,13 +77,11 @@ class Tuning:
         fit: ``(FitSettings field, value)`` pairs replacing the derived settings of every group.
         model: ``(config field, value)`` pairs replacing the derived network's fields.
         width: multiplier of the network's channel counts (before ``model``).
-        arch: a registered architecture in place of the default one (its name, stored in the file).
     """
 
     fit: tuple[tuple[str, float | str], ...] = ()
     model: tuple[tuple[str, int | tuple[int, ...]], ...] = ()
     width: float = 1.0
-    arch: str | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.fit:
@@ -100,23 +98,11 @@ class Tuning:
                 raise ValueError(f"unknown model field {name!r} (tunable: {tunable})")
         if not 0.125 <= self.width <= 4.0:
             raise ValueError(f"width multiplier {self.width} outside 0.125..4")
-        if self.arch is not None:
-            from nvc.models import get_architecture
-
-            get_architecture(self.arch)
-
-    @property
-    def architecture(self) -> str:
-        """The registered name of the architecture this tuning encodes with."""
-        from nvc.models import DEFAULT_ARCHITECTURE
-
-        return self.arch or DEFAULT_ARCHITECTURE
 
     @classmethod
     def parse(cls, items: Iterable[str]) -> Tuning:
-        """From ``NAME=VALUE`` strings: ``lr=0.005``, ``width=0.75``, ``kernels=1,1,3,3,3``,
-        ``arch=hnerv-film``."""
-        fit, model, width, arch = [], [], 1.0, None
+        """From ``NAME=VALUE`` strings: ``lr=0.005``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
+        fit, model, width = [], [], 1.0
         for item in items:
             name, sep, text = item.partition("=")
             if not sep:
@@ -124,8 +110,6 @@ class Tuning:
             try:
                 if name == "width":
                     width = float(text)
-                elif name == "arch":
-                    arch = text
                 elif name in _tunable_model_fields():
                     values = tuple(int(v) for v in text.split(","))
                     model.append((name, values if _tunable_model_fields()[name].startswith("tuple") else values[0]))
@@ -134,7 +118,7 @@ class Tuning:
                     fit.append((name, kind(text)))
             except ValueError:
                 raise ValueError(f"{name}: {text!r} is not a valid value") from None
-        return cls(tuple(fit), tuple(model), width, arch)
+        return cls(tuple(fit), tuple(model), width)
 
     def apply(self, settings: FitSettings) -> FitSettings:
         overrides: dict[str, Any] = dict(self.fit)  # checked against FitSettings' fields in __post_init__
@@ -152,10 +136,10 @@ def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuni
     Width is 1.0x at and below the default quality and narrows above it (about 0.5x at quality
     51), times ``tuning.width``; ``tuning.model`` then replaces fields.
     """
-    from nvc.models import get_architecture
+    from nvc.models import DEFAULT_ARCHITECTURE, get_architecture
 
     scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24))) * tuning.width
-    config = get_architecture(tuning.architecture).size(height, width, scale)
+    config = get_architecture(DEFAULT_ARCHITECTURE).size(height, width, scale)
     overrides: dict[str, Any] = dict(tuning.model)  # checked against the config's fields in Tuning
     return dataclasses.replace(config, **overrides)
 

@@ -19,7 +19,7 @@ registry knows of this architecture: its config, its sizing and its renderer.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -34,7 +34,7 @@ from nvc.cuda_ext import ops as fused
 from .rendering import render_tile_by_tile
 from .tiling import tile_grid
 
-__all__ = ["HNERV", "HNeRV", "HNeRVArchitecture", "HNeRVConfig", "Modulation", "Window"]
+__all__ = ["HNERV", "HNeRV", "HNeRVArchitecture", "HNeRVConfig", "Window"]
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 MAX_CHANNELS = 1024
@@ -214,10 +214,6 @@ class Window:
         return Window(self.top * r, self.left * r, self.height * r, self.width * r)
 
 
-Modulation = tuple[torch.Tensor, torch.Tensor]
-"""A stage's per-frame channel scale and shift, each (N, C, 1, 1): ``x * scale + shift``."""
-
-
 def _fused_inference(x: torch.Tensor) -> bool:
     """Inference on CUDA with the extension available: convolutions without bias + fused kernels."""
     return x.device.type == "cuda" and not torch.is_grad_enabled() and fused.active(x)
@@ -275,8 +271,7 @@ class UpStage(nn.Module):
         self.act = activation()
         self.block = SeparableResidual(c_out, block_kernel, activation)
 
-    def forward(self, x: torch.Tensor, window: Window | None = None,
-                modulation: Modulation | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, window: Window | None = None) -> torch.Tensor:
         x = zero_outside(x, window)
         if _fused_inference(x):
             conv = self.conv
@@ -284,9 +279,6 @@ class UpStage(nn.Module):
                                        self.stride, fused.activation_name(self.act))
         else:
             x = self.act(self.shuffle(self.conv(x)))
-        if modulation is not None:
-            scale, shift = modulation
-            x = torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
         return self.block(x, None if window is None else window.scaled(self.stride))
 
 
@@ -332,36 +324,26 @@ class HNeRV(nn.Module):
         """The high-resolution stages, run tile by tile when decoding."""
         return cast(list[UpStage], list(self.stages))[len(self.stages) - self.config.tiled_stages :]
 
-    def stage_modulations(self, frame_indices: torch.Tensor | slice) -> list[Modulation | None]:
-        """Each stage's channel scale and shift for these frames; plain HNeRV modulates none.
-
-        The hook through which a frame-conditioned variant (:mod:`.hnerv_film`) reaches every stage.
-        """
-        return [None] * len(self.stages)
-
-    def boundary_features(self, frame_indices: torch.Tensor | slice) -> torch.Tensor:
+    def boundary_features(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Run the untiled low-resolution stages on whole frames."""
-        x = self.stem(self.embeddings[frame_indices])
-        for stage, modulation in zip(self.untiled_stages, self.stage_modulations(frame_indices)):
-            x = stage(x, modulation=modulation)
+        x = self.stem(embeddings)
+        for stage in self.untiled_stages:
+            x = stage(x)
         return x
 
-    def tiled_part(self, x: torch.Tensor, window: Window | None,
-                   modulations: Sequence[Modulation | None]) -> torch.Tensor:
-        """Run the high-resolution stages (with their ``modulations``) and the head on a (cropped)
-        boundary feature map."""
-        for stage, modulation in zip(self.tiled_stages, modulations, strict=True):
-            x = stage(x, window, modulation)
+    def tiled_part(self, x: torch.Tensor, window: Window | None) -> torch.Tensor:
+        """Run the high-resolution stages and the head on a (cropped) boundary feature map."""
+        for stage in self.tiled_stages:
+            x = stage(x, window)
             window = None if window is None else window.scaled(stage.stride)
         return self.head(zero_outside(x, window))
 
     def forward(self, frame_indices: torch.Tensor) -> torch.Tensor:
         """Whole-frame render of the given frames of this group, cropped to the frame size."""
-        feats = self.boundary_features(frame_indices)
+        feats = self.boundary_features(self.embeddings[frame_indices])
         r = self.config.tiled_stride
         skip = F.interpolate(self.skip(feats), scale_factor=r, mode="bilinear", align_corners=False)
-        tiled_modulations = self.stage_modulations(frame_indices)[len(self.untiled_stages) :]
-        out = self.tiled_part(feats, None, tiled_modulations) + skip + 0.5
+        out = self.tiled_part(feats, None) + skip + 0.5
         return out[..., : self.height, : self.width]
 
     @torch.inference_mode()
@@ -370,9 +352,7 @@ class HNeRV(nn.Module):
 
         The network may be float16 / bfloat16 (a half-precision render); the final sum is float32.
         """
-        frame = slice(frame_index, frame_index + 1)
-        feats = self.boundary_features(frame)
-        tiled_modulations = self.stage_modulations(frame)[len(self.untiled_stages) :]
+        feats = self.boundary_features(self.embeddings[frame_index : frame_index + 1])
         skip_lr = self.skip(feats)
         hb, wb = feats.shape[-2:]
         halo, r = self.config.halo(), self.config.tiled_stride
@@ -381,7 +361,7 @@ class HNeRV(nn.Module):
         for t in tile_grid(-(-self.height // r), -(-self.width // r), tile // r):
             crop = padded[..., t.top : t.top + t.rows + 2 * halo, t.left : t.left + t.cols + 2 * halo]
             window = Window(t.top - halo, t.left - halo, hb, wb)
-            body = self.tiled_part(crop, window, tiled_modulations)[..., halo * r : (halo + t.rows) * r, halo * r : (halo + t.cols) * r]
+            body = self.tiled_part(crop, window)[..., halo * r : (halo + t.rows) * r, halo * r : (halo + t.cols) * r]
             skip = fused.bilinear_crop(skip_lr, t.top, t.left, t.rows, t.cols, r)
             y0, x0 = t.top * r, t.left * r
             y1, x1 = min(y0 + t.rows * r, self.height), min(x0 + t.cols * r, self.width)

@@ -107,7 +107,7 @@ def render_batch(network: HNeRV, frame_indices: Sequence[int], tile: int,
     if out is None:
         out = torch.empty(frames, network.height, network.width, 3, dtype=torch.uint8, device=device)
     idx = torch.as_tensor(list(frame_indices), device=device)
-    feats = network.boundary_features(idx)
+    feats = network.boundary_features(emb[idx])
     skip_lr = network.skip(feats)
     padded = F.pad(feats, plan.pad)
     # (B, th, tw, C) gathered in one pass; the permuted view is channels-last (B, C, th, tw).

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from .hnerv import HNERV
-from .hnerv_film import HNERV_FILM
 from .jsonfields import typed_value
 
 __all__ = ["ARCHITECTURES", "Architecture", "ArchitectureConfig", "DEFAULT_ARCHITECTURE", "DecoderNetwork",
@@ -108,7 +107,7 @@ class Architecture(Protocol):
         ...
 
 
-ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV, HNERV_FILM.name: HNERV_FILM}
+ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV}
 DEFAULT_ARCHITECTURE: str = HNERV.name
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from nvc.codec.bitstream import GROUP, HEAD
 from nvc.codec.container import CHUNK_HEAD, CRC, PREAMBLE, scan_chunks
 from nvc.codec.tensor_coding import TENSOR
-from nvc.entropy import read_svarint, read_uvarint
+from nvc.entropy import FREQUENCY, read_svarint, read_uvarint, table_kind
 from tools.chunks import fix_crcs
 
 __all__ = [
@@ -179,11 +179,14 @@ def parse_group(payload: bytes) -> GroupLayout:
         precision = payload[table_at]
         offset, size_at = read_svarint(payload, table_at + 1)
         size, pos = read_uvarint(payload, size_at)
-        freqs, freqs_at = [], []
-        for _ in range(size):
-            freqs_at.append(pos)
-            freq, pos = read_uvarint(payload, pos)
-            freqs.append(freq)
+        freqs, freqs_at = [], []  # kind 0's; a table of another kind shares only its first three fields
+        if payload[mode_at] >> 4 == FREQUENCY.number:
+            for _ in range(size):
+                freqs_at.append(pos)
+                freq, pos = read_uvarint(payload, pos)
+                freqs.append(freq)
+        else:
+            pos = table_kind(payload[mode_at] >> 4).from_bytes(payload, table_at)[1]
         step_at, crc_at = mode_at + TENSOR.offsets["step"], mode_at + TENSOR.offsets["symbols_crc"]
         group.tensors.append(TensorLayout(rank_at, dims, rank_at + 1, mode_at, payload[mode_at], step_at, step, crc_at,
                                           table_at, precision, table_at + 1, offset, size_at, freqs, freqs_at, pos))

@@ -218,7 +218,7 @@ def make_corpus(folder: Path, target: str = "file") -> None:
             print(f"{path}: {path.stat().st_size} bytes")
         return
     golden = Path(__file__).resolve().parents[1] / "tests" / "golden"
-    for path in sorted(golden.glob("*.nvc")):
+    for path in sorted(golden.glob("v*/*.nvc")):
         (folder / path.name).write_bytes(path.read_bytes())
     specs = [((8, 8), 2, 2, 2), ((16, 8), 2, 1, 2), ((8, 16), 3, 3, 1)]
     for (width, height), frames, group_size, key_interval in specs:

@@ -1,21 +1,23 @@
-"""Regenerate the golden files of tests/golden/ (run this ONLY when the format version changes on purpose).
+"""Make the golden files of this format version, tests/golden/vN/ (ONLY for a new format version).
 
-    OMP_NUM_THREADS=1 python -m tools.make_golden            # writes tests/golden/
-    OMP_NUM_THREADS=1 python -m tools.make_golden --check    # recompute the JSON from the committed
-                                                             # files and compare (writes nothing)
+    OMP_NUM_THREADS=1 python -m tools.make_golden            # writes tests/golden/v<FORMAT_VERSION>/
+    OMP_NUM_THREADS=1 python -m tools.make_golden --check --out tests/golden/v1
+                                                             # recompute a set's JSON from its
+                                                             # committed files and compare
 
-The golden files pin the decoder: tests/codec/test_golden.py decodes the committed .nvc files and
-compares the entropy-decoded symbols (exactly) and the rendered frames (exactly, or within 1 where
-float rounding differs between CPUs) with what is stored here.  Fitting is not bit-exact across
-machines, so the .nvc files themselves are committed; regenerating them makes new files (new
-hashes), which is why this is only for a deliberate format change, together with a new
-FORMAT_VERSION and a changelog line.
+The golden files pin the decoder: tests/codec/test_golden.py decodes the committed .nvc files of
+every format version and compares the entropy-decoded symbols (exactly) and the rendered frames
+(exactly, or within 1 where float rounding differs between CPUs) with what is stored here.
+Fitting is not bit-exact across machines, so the .nvc files themselves are committed; a new set
+is made once per deliberate format change, with a new FORMAT_VERSION and a changelog line, and the
+older versions' sets stay: the reader must keep decoding them.
 
 Files (all tiny, preset ultrafast, one frame per group so every group is its own network):
 
 - ``key8x8.nvc``: 8x8, 1 frame, one key group (the smallest valid file; the bit-flip tests use it).
-- ``inter16x8.nvc``: 16x8, 3 frames, key interval 3: a key group then two groups whose tensors
-  are mostly coded as residuals against their predecessor.
+- ``inter16x8.nvc``: 16x8, 3 frames, key interval 3: a key group then two groups that start from
+  their predecessor, with tensors coded as residuals against it (in v1 most of them, in v2 a few:
+  the encoder's inter groups relearn their steps).
 - ``golden.json``: per file, its sha256, the sha256 of every group's symbols (every tensor in
   coding order, each symbol as a little-endian int32), the sha256 of its steps (little-endian
   float32) and the sha256 of the decoded frames (uint8, T x H x W x 3, C order).
@@ -40,7 +42,7 @@ from nvc.datasets import synthetic_clip
 __all__ = ["GOLDEN", "main", "describe", "symbols_sha256", "steps_sha256", "frames_sha256"]
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "tests" / "golden"
+FOLDER = ROOT / "tests" / "golden" / f"v{nvc.FORMAT_VERSION}"
 
 GOLDEN = {
     "key8x8.nvc": dict(size=(8, 8), frames=1, seed=1, group_size=1, key_interval=1),
@@ -87,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    doc = {"format_version": nvc.FORMAT_VERSION,
+    target = args.out / "golden.json"
+    stored = json.loads(target.read_text()) if args.check else None
+    doc = {"format_version": stored["format_version"] if stored else nvc.FORMAT_VERSION,
            "note": "regenerate only with tools/make_golden.py, and only when the format changes on purpose",
            "files": {}}
     for name, spec in GOLDEN.items():
@@ -102,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             np.save(args.out / entry["frames_npy"], frames, allow_pickle=False)
         print(f"{name}: {entry['bytes']} bytes, {len(entry['groups'])} groups, frames {entry['frames_sha256'][:16]}")
-    target = args.out / "golden.json"
-    if args.check:
-        stored = json.loads(target.read_text())
+    if stored is not None:
         if stored != doc:
             print("golden.json differs from what the committed files decode to", file=sys.stderr)
             return 1

@@ -24,6 +24,19 @@ def test_the_tails_grow_by_integer_multiplication():
     assert isinstance(freqs, FrequencyTable) and sum(freqs.freqs) == 256 and min(freqs.freqs) >= 1
 
 
+def test_the_frequencies_follow_the_documented_normalisation():
+    """docs/FORMAT.md's rule, written out in plain integers: a file's kind-1 tables mean what the
+    spec says on every reader, whatever becomes of the encoder's own helpers."""
+    table = TailedTable(precision=8, offset=-3, size=7, core_start=2, core=(100, 1000, 300), left=32768, right=16384)
+    counts = table.pseudo_counts().tolist()
+    spare, total = 256 - len(counts), sum(counts)
+    freqs = [1 + c * spare // total for c in counts]
+    by_remainder = sorted(range(len(counts)), key=lambda i: (-(counts[i] * spare % total), i))
+    for i in by_remainder[: 256 - sum(freqs)]:
+        freqs[i] += 1
+    assert list(table.frequencies().freqs) == freqs
+
+
 def test_a_tail_stops_at_one():
     table = TailedTable(precision=16, offset=0, size=40000, core_start=0, core=(MAX_COUNT,), left=0, right=60000)
     counts = table.pseudo_counts()

@@ -1,7 +1,7 @@
 """What the hostile-input suites (tests/robustness/test_*.py) share.
 
 Every .nvc file is hostile: each malformed input in these suites must end in
-``nvc.BitstreamError``.  The inputs are crafted from the committed golden files (tests/golden/, no encoding here) with
+``nvc.BitstreamError``.  The inputs are crafted from the committed golden files (tests/golden/v1/, no encoding here) with
 tests/bitstream_tools.py, which rebuilds valid CRCs, index and end chunk around each edit so the
 check a case aims at is the one that fires.  Each case states the field the error must name; the
 error's offset must be where that field starts in the file.  On the CLI the same files end with
@@ -24,7 +24,7 @@ from nvc.codec.container import scan_chunks
 
 from ..bitstream_tools import chunk_list, edit_head
 
-GOLDEN = Path(__file__).parents[1] / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden" / "v1"
 SMALL = (GOLDEN / "key8x8.nvc").read_bytes()
 """8x8, 1 frame, one key group: the smallest valid file (3139 bytes)."""
 MULTI = (GOLDEN / "inter16x8.nvc").read_bytes()

@@ -22,7 +22,7 @@ from nvc.codec.container import SIGNATURE
 
 from ..bitstream_tools import fix_crcs
 
-GOLDEN = Path(__file__).parents[1] / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden" / "v1"
 FILES = {name: (GOLDEN / name).read_bytes() for name in ("key8x8.nvc", "inter16x8.nvc")}
 
 

@@ -104,11 +104,18 @@ def test_unknown_mode(mode):
     _tensor_edit(SMALL, 0, lambda p, layout, t: (splice(p, t.mode_at, 1, bytes([mode])), t.mode_at), "tensor mode")
 
 
-@pytest.mark.parametrize("byte", [0x10, 0xF0, 0x11])
+@pytest.mark.parametrize("byte", [0x20, 0xF0, 0x21])
 def test_unknown_table_kind(byte):
-    """The high four bits of the mode byte name the table kind; only kind 0 is known."""
+    """The high four bits of the mode byte name the table kind; kinds 0 and 1 are known."""
     _tensor_edit(SMALL, 0, lambda p, layout, t: (splice(p, t.mode_at, 1, bytes([byte])), t.mode_at), "table kind",
                  match="unknown table kind")
+
+
+@pytest.mark.parametrize("index", [0, 4, 18])
+def test_a_frequency_table_read_as_a_tailed_one(index):
+    """Kind 0's bytes parsed as kind 1: refused (a field of the table, or the data that follows)."""
+    edited = edit_group(SMALL, 0, lambda p, layout: splice(p, layout.tensors[index].mode_at, 1, b"\x10"))
+    rejects(edited)
 
 
 def test_residual_in_a_key_group():
