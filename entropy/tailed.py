@@ -44,7 +44,6 @@ MAX_COUNT = 1 << 16
 
 _RATIOS = struct.Struct("<HH")
 _CORE_HALF_WIDTHS = (0, 1, 2, 3, 5, 7)
-_COUNT_SCALES = (1 << 8, 1 << 12, MAX_COUNT)
 _DECAYS = tuple(sorted({min(65535, max(1, round(65536 * d))) for d in np.geomspace(0.02, 0.995, 48)}))
 
 
@@ -85,19 +84,20 @@ class TailedKind:
     def fit(self, values: np.ndarray) -> TailedTable:
         """A cheap table of this kind for the values (their span: at most MAX_ALPHABET = 2**16).
 
-        The search over core width, count scale and decays scores a float model of the table
-        (no rounding, no normalisation floor); the exact integer cost picks among the finalists.
+        The core holds the symbols' own counts (scaled down only past MAX_COUNT); the search over
+        the decays scores a float model of the table (no rounding, no normalisation floor), and
+        the exact integer cost picks the core width.
         """
         offset, counts = _histogram(as_symbols(values))
         size = len(counts)
         peak = int(np.argmax(counts))
+        scale = min(1.0, MAX_COUNT / int(counts.max()))  # exact counts unless they overflow a core entry
         finalists = []
         for half in _CORE_HALF_WIDTHS:
             start, end = max(0, peak - half), min(size, peak + half + 1)
-            for scale in _COUNT_SCALES:
-                core = tuple(int(c) for c in np.maximum(1, np.round(counts[start:end] * (scale / counts.max()))))
-                left, right = _best_decays(counts, start, core)
-                finalists.append(TailedTable(MAX_PRECISION, offset, size, start, core, left, right))
+            core = tuple(int(c) for c in np.maximum(1, np.round(counts[start:end] * scale)))
+            left, right = _best_decays(counts, start, core)
+            finalists.append(TailedTable(MAX_PRECISION, offset, size, start, core, left, right))
         return min(finalists, key=lambda t: self.nbytes(t) * 8 + _bits(t, counts))
 
     def to_bytes(self, table: TailedTable) -> bytes:
@@ -163,25 +163,31 @@ def _bits(table: TailedTable, counts: np.ndarray) -> float:
 
 
 def _best_decays(counts: np.ndarray, start: int, core: tuple[int, ...]) -> tuple[int, int]:
-    """Left and right decays (/ 65536) that code ``counts`` in about the fewest bits: one shared
-    decay first, then each side on its own."""
+    """Left and right decays (/ 65536) that code ``counts`` in about the fewest bits under the float
+    model: one shared decay first, then each side on its own, every candidate at once."""
     end = start + len(core)
-    below = counts[:start][::-1]  # nearest the core first
-    above = counts[end:]
+    below, above = counts[:start][::-1], counts[end:]  # each side nearest the core first
+    decays = np.asarray(_DECAYS, dtype=np.float64) / 65536
+
+    def tails(edge: int, length: int) -> np.ndarray:
+        """Pseudo-counts of a tail of ``length`` symbols for every decay: (decays, length)."""
+        return np.maximum(1.0, edge * decays[:, None] ** np.arange(1, length + 1))
+
+    low, high = tails(core[0], start), tails(core[-1], len(above))
+    low_mass, high_mass = low.sum(axis=1), high.sum(axis=1)
+    low_bits, high_bits = -np.log2(low) @ below, -np.log2(high) @ above  # per decay, before normalising
     core_mass = float(sum(core))
-    core_bits_per_mass = counts[start:end] @ -np.log2(np.asarray(core, dtype=np.float64))
+    mass = float(counts.sum())
 
-    def tail(edge: int, decay: float, length: int) -> np.ndarray:
-        return np.maximum(1.0, edge * (decay / 65536) ** np.arange(1, length + 1))
+    def bits(left: np.ndarray | int, right: np.ndarray | int) -> np.ndarray:
+        total = core_mass + low_mass[left] + high_mass[right]
+        return mass * np.log2(total) + low_bits[left] + high_bits[right]
 
-    def bits(left: int, right: int) -> float:
-        low, high = tail(core[0], left, start), tail(core[-1], right, len(above))
-        total = core_mass + low.sum() + high.sum()
-        return float(counts.sum() * np.log2(total) + core_bits_per_mass - below @ np.log2(low) - above @ np.log2(high))
-
-    shared = min(_DECAYS, key=lambda d: bits(d, d))
-    left = min(_DECAYS, key=lambda d: bits(d, shared))
-    return left, min(_DECAYS, key=lambda d: bits(left, d))
+    every = np.arange(len(decays))
+    shared = int(np.argmin(bits(every, every)))
+    left = int(np.argmin(bits(every, shared)))
+    right = int(np.argmin(bits(left, every)))
+    return _DECAYS[left], _DECAYS[right]
 
 
 def _fail(problem: str, field: str, offset: int) -> EntropyFormatError:
