@@ -30,7 +30,8 @@ ROOT = Path(__file__).parents[1] / "golden"
 SETS = {1: ROOT / "v1", 2: ROOT / "v2"}
 """Format version -> the folder of its golden set."""
 DOCS = {version: json.loads((folder / "golden.json").read_text()) for version, folder in SETS.items()}
-FILES = [pytest.param(version, name, id=f"v{version}-{name}") for version in SETS for name in sorted(DOCS[version]["files"])]
+FILES = [pytest.param(version, name, id=f"v{version}-{name}")
+         for version in SETS for name in sorted(DOCS[version]["files"])]
 FRAME_TOLERANCE = 1
 """Largest allowed |decoded - stored| per uint8 sample when the frame hash differs (CPU rounding)."""
 

@@ -8,7 +8,7 @@ import torch
 
 from nvc.codec.errors import BitstreamError
 from nvc.codec.tensor_coding import TENSOR, decode_tensors, encode_tensors
-from nvc.entropy import FREQUENCY, TABLE_KINDS, EntropyFormatError, FrequencyTable, read_uvarint, table_kind
+from nvc.entropy import FREQUENCY, TABLE_KINDS, FrequencyTable, read_uvarint
 from nvc.entropy.kinds import TAILED, FrequencyKind
 from nvc.models.quantized import QuantizedTensor
 

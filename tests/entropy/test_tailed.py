@@ -58,7 +58,8 @@ def test_fit_round_trips_and_codes_its_values(seed):
     assert np.array_equal(decode_streams(coded, [(count, freqs)])[0], values)
 
 
-def _table_bytes(precision=16, offset=-5, size=11, core_start=4, core=(10, 90, 20), ratios=b"\x00\x80\x00\x40") -> bytes:
+def _table_bytes(precision=16, offset=-5, size=11, core_start=4, core=(10, 90, 20),
+                 ratios=b"\x00\x80\x00\x40") -> bytes:
     return (bytes([precision]) + write_svarint(offset) + write_uvarint(size) + write_uvarint(core_start)
             + write_uvarint(len(core)) + b"".join(write_uvarint(c) for c in core) + ratios)
 

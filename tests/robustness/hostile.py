@@ -1,11 +1,13 @@
 """What the hostile-input suites (tests/robustness/test_*.py) share.
 
 Every .nvc file is hostile: each malformed input in these suites must end in
-``nvc.BitstreamError``.  The inputs are crafted from the committed golden files (tests/golden/v1/, no encoding here) with
-tests/bitstream_tools.py, which rebuilds valid CRCs, index and end chunk around each edit so the
-check a case aims at is the one that fires.  Each case states the field the error must name; the
-error's offset must be where that field starts in the file.  On the CLI the same files end with
-exit code 4, one line on stderr naming field and byte, and no output left behind.
+``nvc.BitstreamError``.  The inputs are crafted from the committed golden files of format version 1
+(tests/golden/v1/, no encoding here) with tests/bitstream_tools.py, which rebuilds valid CRCs, index
+and end chunk around each edit so the check a case aims at is the one that fires.  Each case
+states the field the error must name; the error's offset must be where that field starts in the
+file.  On the CLI the same files end with exit code 4, one line on stderr naming field and byte,
+and no output left behind.  (Table kind 1 has its own hostile cases: tests/entropy/test_tailed.py
+and test_tensors.py.)
 """
 
 from __future__ import annotations
