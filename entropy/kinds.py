@@ -1,10 +1,12 @@
 """The entropy seam: what a kind of table must do to code and decode one tensor's values.
 
 Every tensor header names the kind of table that follows it (docs/FORMAT.md, "table kind").
-Kind 0, :data:`FREQUENCY`, is one integer frequency table of the tensor's values.  A new entropy
-model (per-channel Laplace scales, say) implements :class:`TableKind`, registers under the next
-number in :data:`TABLE_KINDS`, and needs no change to the tensor coding around it; readers that
-do not know a kind refuse the file with :class:`EntropyFormatError`.
+Kind 0, :data:`FREQUENCY`, is one integer frequency table of the tensor's values; kind 1,
+:data:`~.tailed.TAILED` (format version 2), a few counts and two geometric tails that define such a
+table with integer arithmetic.  A new entropy model (per-channel Laplace scales, say) implements
+:class:`TableKind`, registers under the next number in :data:`TABLE_KINDS`, and needs no change to
+the tensor coding around it; readers that do not know a kind refuse the file with
+:class:`EntropyFormatError`.
 
 All values of a group share one rANS string: a kind says which frequency table codes which run of
 its tensor's values (:meth:`TableKind.parts`), so one tensor may use several tables.
