@@ -32,7 +32,16 @@ import numpy as np
 
 from .errors import EntropyFormatError
 from .symbols import as_symbols
-from .tables import MAX_ALPHABET, MAX_PRECISION, FrequencyTable, _bits_for_counts, _histogram, _normalise
+from .tables import (
+    MAX_PRECISION,
+    FrequencyTable,
+    _bits_for_counts,
+    _histogram,
+    _normalise,
+    _offset_problem,
+    _precision_problem,
+    _size_problem,
+)
 from .varint import Buffer, read_svarint, read_uvarint, write_svarint, write_uvarint
 
 __all__ = ["MAX_CORE", "MAX_COUNT", "TAILED", "TailedKind", "TailedTable"]
@@ -112,17 +121,17 @@ class TailedKind:
         if pos >= len(buf):
             raise _fail("truncated", "precision", pos)
         precision = buf[pos]
-        if not 1 <= precision <= MAX_PRECISION:
-            raise _fail(f"precision {precision} not in 1..{MAX_PRECISION}", "precision", pos)
+        if problem := _precision_problem(precision):
+            raise _fail(problem, "precision", pos)
         offset_at = pos + 1
         offset, pos = read_svarint(buf, offset_at, "offset")
+        if problem := _offset_problem(offset):
+            raise _fail(problem, "offset", offset_at)
         size_at = pos
         size, pos = read_uvarint(buf, size_at, "alphabet size")
-        limit = min(MAX_ALPHABET, 1 << precision)
-        if not 1 <= size <= limit:
-            raise _fail(f"alphabet size {size} not in 1..{limit}", "alphabet size", size_at)
-        if not -(1 << 31) <= offset <= (1 << 31) - size:
-            raise _fail(f"symbols {offset}..{offset + size - 1} outside int32", "offset", offset_at)
+        too_many = size > 1 << precision and f"alphabet size {size} > 2**{precision} (every symbol needs a frequency)"
+        if problem := _size_problem(offset, size) or too_many:
+            raise _fail(problem, "alphabet size", size_at)
         start_at = pos
         core_start, pos = read_uvarint(buf, start_at, "core start")
         if core_start >= size:

@@ -71,7 +71,8 @@ def _table_bytes(precision=16, offset=-5, size=11, core_start=4, core=(10, 90, 2
     (_table_bytes(size=0), "alphabet size", 2),
     (_table_bytes(precision=3, size=9, core_start=0), "alphabet size", 2),  # 9 symbols > 2**3
     (_table_bytes(size=(1 << 16) + 1), "alphabet size", 2),
-    (_table_bytes(offset=(1 << 31) - 5), "offset", 1),
+    (_table_bytes(offset=(1 << 31) - 5), "alphabet size", 6),  # symbols past int32
+    (_table_bytes(offset=-(1 << 31) - 1), "offset", 1),
     (_table_bytes(core_start=11), "core start", 3),
     (_table_bytes(core=()), "core length", 4),
     (_table_bytes(core_start=10, core=(1, 2)), "core length", 4),
