@@ -170,8 +170,27 @@ def table_to_bytes(table: FrequencyTable) -> bytes:
     return b"".join(parts)
 
 
-def _fail(problem: str, field: str, offset: int) -> EntropyFormatError:
-    return EntropyFormatError(f"bad frequency table: {problem}", field=field, offset=offset)
+def _fail(problem: str, field: str, offset: int, kind: str = "frequency") -> EntropyFormatError:
+    return EntropyFormatError(f"bad {kind} table: {problem}", field=field, offset=offset)
+
+
+def read_table_start(buf: Buffer, pos: int, kind: str) -> tuple[int, int, int, int, int]:
+    """The fields every kind of table starts with, checked: precision, offset and alphabet size,
+    then where the size lies and the position after it (``kind`` names the table in errors)."""
+    if pos >= len(buf):
+        raise _fail("truncated", "precision", pos, kind)
+    precision = buf[pos]
+    if problem := _precision_problem(precision):
+        raise _fail(problem, "precision", pos, kind)
+    offset_pos = pos + 1
+    offset, pos = read_svarint(buf, offset_pos, "offset")
+    if problem := _offset_problem(offset):
+        raise _fail(problem, "offset", offset_pos, kind)
+    size_pos = pos
+    size, pos = read_uvarint(buf, size_pos, "alphabet size")
+    if problem := _size_problem(offset, size):
+        raise _fail(problem, "alphabet size", size_pos, kind)
+    return precision, offset, size, size_pos, pos
 
 
 def table_from_bytes(buf: Buffer, pos: int) -> tuple[FrequencyTable, int]:
@@ -180,19 +199,7 @@ def table_from_bytes(buf: Buffer, pos: int) -> tuple[FrequencyTable, int]:
     Every field is validated before anything is allocated from it, so hostile
     input costs no more than its own length.
     """
-    if pos >= len(buf):
-        raise _fail("truncated", "precision", pos)
-    precision = buf[pos]
-    if problem := _precision_problem(precision):
-        raise _fail(problem, "precision", pos)
-    offset_pos = pos + 1
-    offset, pos = read_svarint(buf, offset_pos, "offset")
-    if problem := _offset_problem(offset):
-        raise _fail(problem, "offset", offset_pos)
-    size_pos = pos
-    size, pos = read_uvarint(buf, size_pos, "alphabet size")
-    if problem := _size_problem(offset, size):
-        raise _fail(problem, "alphabet size", size_pos)
+    precision, offset, size, size_pos, pos = read_table_start(buf, pos, "frequency")
     if size > len(buf) - pos:
         raise _fail(f"alphabet size {size} > {len(buf) - pos} bytes left", "alphabet size", size_pos)
     freqs_pos = pos

@@ -32,17 +32,8 @@ import numpy as np
 
 from .errors import EntropyFormatError
 from .symbols import as_symbols
-from .tables import (
-    MAX_PRECISION,
-    FrequencyTable,
-    _bits_for_counts,
-    _histogram,
-    _normalise,
-    _offset_problem,
-    _precision_problem,
-    _size_problem,
-)
-from .varint import Buffer, read_svarint, read_uvarint, write_svarint, write_uvarint
+from .tables import MAX_PRECISION, FrequencyTable, _bits_for_counts, _histogram, _normalise, read_table_start
+from .varint import Buffer, read_uvarint, write_svarint, write_uvarint
 
 __all__ = ["MAX_CORE", "MAX_COUNT", "TAILED", "TailedKind", "TailedTable"]
 
@@ -118,20 +109,10 @@ class TailedKind:
 
     def from_bytes(self, buf: Buffer, pos: int) -> tuple[TailedTable, int]:
         """Parse and check every field before building anything (at most 2**16 counts)."""
-        if pos >= len(buf):
-            raise _fail("truncated", "precision", pos)
-        precision = buf[pos]
-        if problem := _precision_problem(precision):
-            raise _fail(problem, "precision", pos)
-        offset_at = pos + 1
-        offset, pos = read_svarint(buf, offset_at, "offset")
-        if problem := _offset_problem(offset):
-            raise _fail(problem, "offset", offset_at)
-        size_at = pos
-        size, pos = read_uvarint(buf, size_at, "alphabet size")
-        too_many = size > 1 << precision and f"alphabet size {size} > 2**{precision} (every symbol needs a frequency)"
-        if problem := _size_problem(offset, size) or too_many:
-            raise _fail(problem, "alphabet size", size_at)
+        precision, offset, size, size_at, pos = read_table_start(buf, pos, "tailed")
+        if size > 1 << precision:
+            raise _fail(f"alphabet size {size} > 2**{precision} (every symbol needs a frequency)", "alphabet size",
+                        size_at)
         start_at = pos
         core_start, pos = read_uvarint(buf, start_at, "core start")
         if core_start >= size:
