@@ -170,7 +170,8 @@ def table_to_bytes(table: FrequencyTable) -> bytes:
     return b"".join(parts)
 
 
-def _fail(problem: str, field: str, offset: int, kind: str = "frequency") -> EntropyFormatError:
+def fail_table(problem: str, field: str, offset: int, kind: str = "frequency") -> EntropyFormatError:
+    """The error of a table field: what is wrong, which field, where (``kind`` names the table)."""
     return EntropyFormatError(f"bad {kind} table: {problem}", field=field, offset=offset)
 
 
@@ -178,18 +179,18 @@ def read_table_start(buf: Buffer, pos: int, kind: str) -> tuple[int, int, int, i
     """The fields every kind of table starts with, checked: precision, offset and alphabet size,
     then where the size lies and the position after it (``kind`` names the table in errors)."""
     if pos >= len(buf):
-        raise _fail("truncated", "precision", pos, kind)
+        raise fail_table("truncated", "precision", pos, kind)
     precision = buf[pos]
     if problem := _precision_problem(precision):
-        raise _fail(problem, "precision", pos, kind)
+        raise fail_table(problem, "precision", pos, kind)
     offset_pos = pos + 1
     offset, pos = read_svarint(buf, offset_pos, "offset")
     if problem := _offset_problem(offset):
-        raise _fail(problem, "offset", offset_pos, kind)
+        raise fail_table(problem, "offset", offset_pos, kind)
     size_pos = pos
     size, pos = read_uvarint(buf, size_pos, "alphabet size")
     if problem := _size_problem(offset, size):
-        raise _fail(problem, "alphabet size", size_pos, kind)
+        raise fail_table(problem, "alphabet size", size_pos, kind)
     return precision, offset, size, size_pos, pos
 
 
@@ -201,15 +202,15 @@ def table_from_bytes(buf: Buffer, pos: int) -> tuple[FrequencyTable, int]:
     """
     precision, offset, size, size_pos, pos = read_table_start(buf, pos, "frequency")
     if size > len(buf) - pos:
-        raise _fail(f"alphabet size {size} > {len(buf) - pos} bytes left", "alphabet size", size_pos)
+        raise fail_table(f"alphabet size {size} > {len(buf) - pos} bytes left", "alphabet size", size_pos)
     freqs_pos = pos
     freqs = []
     for _ in range(size):
         freq_pos = pos
         freq, pos = read_uvarint(buf, freq_pos, "freqs")
         if problem := _freq_problem(freq, precision):
-            raise _fail(problem, "freqs", freq_pos)
+            raise fail_table(problem, "freqs", freq_pos)
         freqs.append(freq)
     if problem := _sum_problem(sum(freqs), precision):
-        raise _fail(problem, "freqs", freqs_pos)
+        raise fail_table(problem, "freqs", freqs_pos)
     return FrequencyTable(offset, precision, tuple(freqs)), pos

@@ -32,7 +32,15 @@ import numpy as np
 
 from .errors import EntropyFormatError
 from .symbols import as_symbols
-from .tables import MAX_PRECISION, FrequencyTable, _bits_for_counts, _histogram, _normalise, read_table_start
+from .tables import (
+    MAX_PRECISION,
+    FrequencyTable,
+    _bits_for_counts,
+    _histogram,
+    _normalise,
+    fail_table,
+    read_table_start,
+)
 from .varint import Buffer, read_uvarint, write_svarint, write_uvarint
 
 __all__ = ["MAX_CORE", "MAX_COUNT", "TAILED", "TailedKind", "TailedTable"]
@@ -181,7 +189,7 @@ def _best_decays(counts: np.ndarray, start: int, core: tuple[int, ...]) -> tuple
 
 
 def _fail(problem: str, field: str, offset: int) -> EntropyFormatError:
-    return EntropyFormatError(f"bad tailed table: {problem}", field=field, offset=offset)
+    return fail_table(problem, field, offset, "tailed")
 
 
 TAILED = TailedKind()
