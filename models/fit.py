@@ -5,7 +5,9 @@ The loss is ``MSE + lambda * bits / pixels``: the distortion sees the exact roun
 its predecessor, of their residual against the predecessor's weights).  The last part of the
 schedule freezes the step sizes, so the grid the decoder uses is the grid that was trained.
 The best state by rate-distortion cost, measured on exactly rounded weights, is what is returned:
-NeRV-family fits can collapse mid-run, and a late collapse must not cost the group.
+NeRV-family fits can collapse mid-run, and a late collapse must not cost the group.  A collapse
+(an evaluation far below the best PSNR) also sends the fit back to the best state at half the
+learning rates, so the rest of the budget is not spent climbing out of it.
 
 A group that starts from its predecessor learns its own step sizes from a fine grid, like a key
 group: inheriting the predecessor's (often coarse) grid frozen made the fit stall, measured on
@@ -18,11 +20,12 @@ the others are coded intra.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -51,6 +54,9 @@ class FitSettings:
     warmup_fraction: float = 0.05
     eval_every: int = 25
     patience: int = 8
+    collapse_db: float = 3.0
+    """An evaluation this many dB below the best PSNR so far is a collapse: the fit resumes from
+    the best state (weights, steps, optimizer moments) with both learning rates halved."""
     grad_clip: float = 1.0
     init_bits: int = 8
     reference_step_band: tuple[float, float] = (0.5, 1.25)
@@ -63,6 +69,8 @@ class FitSettings:
     best-state choice and the decoder always compute in float32."""
 
     def __post_init__(self) -> None:
+        if not self.collapse_db > 0:
+            raise ValueError(f"collapse_db must be positive (math.inf: never resume), got {self.collapse_db}")
         if self.precision not in _PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}")
 
@@ -85,6 +93,7 @@ class FitResult:
     iterations: int
     seconds: float
     cost: float  # MSE + lambda * estimated bits / pixels of the returned state
+    collapses: int = 0  # times the fit went back to its best state (FitSettings.collapse_db)
 
 
 def fit_group(
@@ -105,7 +114,7 @@ def fit_group(
     best = _Best()
     pixels = frames.shape[0] * frames.shape[-2] * frames.shape[-1]
     bfloat16 = _trains_in_bfloat16(frames.device, settings.precision)
-    done = 0
+    done = collapses = 0
     for iteration in range(schedule.total):
         state.set_lr_scale(schedule.lr_scale(iteration))
         if iteration == schedule.freeze_at:
@@ -123,11 +132,15 @@ def fit_group(
             cost = 10 ** (-psnr / 10) + settings.rate_lambda * est_bits / pixels
             if on_eval is not None:
                 on_eval(FitEvent(done, schedule.total, psnr, est_bits, cost))
-            if best.offer(cost, psnr, state) and done >= schedule.freeze_at and best.stale >= settings.patience:
-                break
+            if best.offer(cost, psnr, state):  # no better than the best
+                if best.resume_point is not None and psnr < best.psnr - settings.collapse_db:
+                    state.resume_from(best.resume_point)
+                    collapses += 1
+                elif done >= schedule.freeze_at and best.stale >= settings.patience:
+                    break
 
     assert best.state is not None
-    return FitResult(best.state, best.psnr, done, time.perf_counter() - start, best.cost)
+    return FitResult(best.state, best.psnr, done, time.perf_counter() - start, best.cost, collapses)
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,22 @@ class _FitState:
         torch.nn.utils.clip_grad_norm_(list(self.params.values()), grad_clip)
         self.optimizer.step()
 
+    def resume_point(self) -> _ResumePoint:
+        """A copy of everything :meth:`resume_from` needs to return to this point of the fit."""
+        return _ResumePoint({name: p.detach().clone() for name, p in self.params.items()},
+                            {name: q.log_step.detach().clone() for name, q in self.quantizers.items()},
+                            copy.deepcopy(self.optimizer.state_dict()))
+
+    def resume_from(self, point: _ResumePoint) -> None:
+        """Go back to ``point`` after a collapse, with both learning rates halved."""
+        with torch.no_grad():
+            for name, p in self.params.items():
+                p.copy_(point.params[name])
+            for name, q in self.quantizers.items():
+                q.log_step.copy_(point.log_steps[name])
+        self.optimizer.load_state_dict(copy.deepcopy(point.optimizer))
+        self.base_lrs = [lr / 2 for lr in self.base_lrs]
+
     def snapshot(self) -> GroupSymbols:
         """The exactly rounded symbols and steps of the current weights."""
         snapshot = {}
@@ -224,6 +253,15 @@ class _FitState:
         return snapshot
 
 
+@dataclass(frozen=True)
+class _ResumePoint:
+    """The float state of a fit (weights, log-steps, optimizer), to return to after a collapse."""
+
+    params: dict[str, torch.Tensor]
+    log_steps: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+
+
 @dataclass
 class _Best:
     """The best state by rate-distortion cost so far, and evaluations since it last improved."""
@@ -231,12 +269,14 @@ class _Best:
     cost: float = math.inf
     psnr: float = 0.0
     state: GroupSymbols | None = None
+    resume_point: _ResumePoint | None = None
     stale: int = 0
 
     def offer(self, cost: float, psnr: float, state: _FitState) -> bool:
         """Keep ``state`` if it beats the best; returns True when it did not (the fit may stop early)."""
         if cost < self.cost:
-            self.cost, self.psnr, self.stale, self.state = cost, psnr, 0, state.snapshot()
+            self.cost, self.psnr, self.stale = cost, psnr, 0
+            self.state, self.resume_point = state.snapshot(), state.resume_point()
             return False
         self.stale += 1
         return True

@@ -77,11 +77,12 @@ def _clip() -> torch.Tensor:
     return torch.from_numpy(synthetic_clip(32, 24, 3, seed=2)).permute(0, 3, 1, 2).float() / 255
 
 
-def _fit(seed: int, iterations: int = 40, lam: float = 1e-4, **settings):
+def _fit(seed: int, iterations: int = 40, lam: float = 1e-4, on_eval=None, **settings):
     clip = _clip()
     torch.manual_seed(seed)
     network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
-    fitted = fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10, **settings))
+    fitted = fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10, **settings),
+                       on_eval=on_eval)
     return network, clip, fitted
 
 
@@ -99,6 +100,46 @@ def test_fit_reaches_a_clear_psnr_and_reports_the_rounded_network():
     with torch.no_grad():
         mse = torch.mean((network(torch.arange(3)) - clip) ** 2)
     assert abs(10 * math.log10(1 / float(mse)) - result.psnr) < 1e-3
+
+
+def test_a_collapse_resumes_from_the_best_state():
+    """Every evaluation far below the best state's PSNR sends the fit back (lr 0.3 collapses)."""
+    events = []
+    _, _, result = _fit(seed=0, iterations=200, lr=0.3, collapse_db=3.0, on_eval=events.append)
+    best_cost, best_psnr, collapses = math.inf, 0.0, 0
+    for event in events:
+        if event.cost < best_cost:
+            best_cost, best_psnr = event.cost, event.psnr
+        elif event.psnr < best_psnr - 3.0:
+            collapses += 1
+    assert result.collapses == collapses >= 1
+
+
+def test_resuming_restores_weights_steps_and_moments_at_half_the_learning_rates():
+    from torch.func import functional_call
+
+    from nvc.models.fit import _FitState
+
+    torch.manual_seed(0)
+    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    state = _FitState.start(network, FitSettings(), None, 3)
+    clip = _clip()
+
+    def train_step() -> None:
+        loss = torch.mean((functional_call(network, state.quantized_params(), (torch.arange(3),)) - clip) ** 2)
+        state.step(loss, grad_clip=1.0)
+
+    train_step()
+    point = state.resume_point()
+    saved_moments = {k: v["exp_avg"].clone() for k, v in state.optimizer.state_dict()["state"].items()}
+    for _ in range(3):
+        train_step()
+    state.resume_from(point)
+    assert all(torch.equal(p, point.params[n]) for n, p in state.params.items())
+    assert all(torch.equal(q.log_step, point.log_steps[n]) for n, q in state.quantizers.items())
+    moments = state.optimizer.state_dict()["state"]
+    assert all(torch.equal(moments[k]["exp_avg"], v) for k, v in saved_moments.items())
+    assert state.base_lrs == [FitSettings().lr / 2, FitSettings().step_lr / 2]
 
 
 def _fit_after(first, band: tuple[float, float]):
@@ -124,7 +165,8 @@ def test_a_pinned_quantizer_keeps_the_exact_step():
     assert not quantizer.log_step.requires_grad
 
 
-@pytest.mark.parametrize("bad", [{"precision": "float16"}, {"precision": "auto "}])
+@pytest.mark.parametrize("bad", [{"precision": "float16"}, {"precision": "auto "}, {"collapse_db": 0.0},
+                                 {"collapse_db": math.nan}])
 def test_fit_settings_reject_an_unknown_precision(bad):
     with pytest.raises(ValueError):
         FitSettings(**bad)
