@@ -178,7 +178,7 @@ def test_a_pinned_quantizer_keeps_the_exact_step():
 
 
 @pytest.mark.parametrize("bad", [{"precision": "float16"}, {"precision": "auto "}, {"collapse_db": 0.0},
-                                 {"collapse_db": math.nan}, {"noise_fraction": -0.1},
+                                 {"collapse_db": math.nan}, {"noise_fraction": -0.1}, {"rate_every": 0},
                                  {"noise_fraction": 0.9, "final_fraction": 0.15}])
 def test_fit_settings_reject_an_unknown_precision(bad):
     with pytest.raises(ValueError):
