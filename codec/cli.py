@@ -340,8 +340,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
         for g in report.groups:
             cut = ", scene cut: fitted from scratch" if g.scene_cut else ""
             kind = "key" if g.key else f"inter ({g.residual_tensors}/{g.coded_tensors} residual{cut})"
+            resumed = f" (resumed after {g.collapses} collapse{'s' * (g.collapses > 1)})" if g.collapses else ""
             _log(args, f"group {g.index}: frames {g.first_frame}-{g.first_frame + g.frame_count - 1} {kind} "
-                       f"{g.bytes} bytes {g.psnr:.2f} dB {g.iterations} it {g.fit_seconds:.1f} s")
+                       f"{g.bytes} bytes {g.psnr:.2f} dB {g.iterations} it{resumed} {g.fit_seconds:.1f} s")
     _log(args, f"nvc: {report.frames} frames {report.width}x{report.height} -> {args.output}: {report.bytes} bytes, "
                f"{report.bpp:.4f} bpp, RGB PSNR {report.psnr:.2f} dB, {report.seconds:.1f} s")
     _warn_if_larger_than_raw(args, report)

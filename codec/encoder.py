@@ -131,6 +131,7 @@ class GroupStats:
     residual_tensors: int
     coded_tensors: int
     residual_saved_bytes: float  # estimated bytes residual coding saved against coding every tensor intra
+    collapses: int = 0  # times the fit fell far below its best and resumed from it (FitSettings.collapse_db)
 
 
 @dataclass
@@ -362,6 +363,7 @@ class _GroupCoder:
             iterations=result.iterations,
             fit_seconds=result.seconds, residual_tensors=sum(t.mode == RESIDUAL for t in tensor_stats),
             coded_tensors=len(tensor_stats), residual_saved_bytes=sum(t.intra_cost - t.cost for t in tensor_stats),
+            collapses=result.collapses,
         )
         if self._logger is not None:
             self._logger.group(index, len(payload) * 8, stats.psnr)
