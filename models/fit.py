@@ -50,14 +50,7 @@ class FitSettings:
     lr: float = 1e-2
     step_lr: float = 2e-2
     rate_lambda: float = 1e-4
-    rate_every: int = 1
-    """Add the rate term on every this many iterations only, weighted by as many (NVRC: once in 8
-    at no loss and less time per iteration); the distortion term counts every iteration."""
     final_fraction: float = 0.15
-    noise_fraction: float = 0.0
-    """The first part of the schedule in which the distortion term sees weights plus uniform noise
-    of one step (relaxed quantization) instead of the rounded weights; evaluations, the best
-    state and the final phase always round exactly."""
     warmup_fraction: float = 0.05
     eval_every: int = 25
     patience: int = 8
@@ -76,10 +69,6 @@ class FitSettings:
     best-state choice and the decoder always compute in float32."""
 
     def __post_init__(self) -> None:
-        if self.rate_every < 1:
-            raise ValueError(f"rate_every must be at least 1, got {self.rate_every}")
-        if not 0 <= self.noise_fraction <= 1 - self.final_fraction:
-            raise ValueError(f"noise_fraction must lie in 0..1 - final_fraction, got {self.noise_fraction}")
         if not self.collapse_db > 0:
             raise ValueError(f"collapse_db must be positive (math.inf: never resume), got {self.collapse_db}")
         if self.precision not in _PRECISIONS:
@@ -132,10 +121,9 @@ def fit_group(
             state.freeze_steps(reference, settings.reference_step_band)
         batch = state.next_batch(settings.batch_frames)
         with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            out = functional_call(model, state.quantized_params(noisy=iteration < schedule.noise_until), (batch,))
+            out = functional_call(model, state.quantized_params(), (batch,))
         loss = torch.mean((out.float() - frames[batch]) ** 2)
-        if iteration % settings.rate_every == 0:
-            loss = loss + settings.rate_every * settings.rate_lambda * state.rate_bits() / pixels
+        loss = loss + settings.rate_lambda * state.rate_bits() / pixels
         state.step(loss, settings.grad_clip)
         done = iteration + 1
 
@@ -157,18 +145,16 @@ def fit_group(
 
 @dataclass(frozen=True)
 class _Schedule:
-    """Where a fit's phases change: warm-up, cosine decay, noisy weights, frozen steps."""
+    """Where a fit's phases change: warm-up, cosine decay, frozen steps."""
 
     total: int
     warmup: int
     freeze_at: int
-    noise_until: int
 
     @classmethod
     def of(cls, settings: FitSettings) -> _Schedule:
         total = settings.iterations
-        return cls(total, max(1, int(total * settings.warmup_fraction)), int(total * (1 - settings.final_fraction)),
-                   int(total * settings.noise_fraction))
+        return cls(total, max(1, int(total * settings.warmup_fraction)), int(total * (1 - settings.final_fraction)))
 
     def lr_scale(self, iteration: int) -> float:
         """Linear warm-up, then cosine decay of both learning rates."""
@@ -228,10 +214,7 @@ class _FitState:
         self.cursor += size
         return batch
 
-    def quantized_params(self, noisy: bool = False) -> dict[str, torch.Tensor]:
-        """The weights the network computes with: exactly rounded, or with noise (``noisy``)."""
-        if noisy:
-            return {name: self.quantizers[name].noisy(p) for name, p in self.params.items()}
+    def quantized_params(self) -> dict[str, torch.Tensor]:
         return {name: self.quantizers[name].fake_quantize(p) for name, p in self.params.items()}
 
     def rate_bits(self) -> torch.Tensor:

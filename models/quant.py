@@ -74,13 +74,6 @@ class TensorQuantizer(nn.Module):
         step = self.step
         return round_ste((w / step).clamp(-MAX_SYMBOL, MAX_SYMBOL)) * step
 
-    def noisy(self, w: torch.Tensor) -> torch.Tensor:
-        """``w`` plus uniform noise of one step (relaxed quantization): the rounding error's
-        distribution without its bias, with gradients for ``w`` and the step."""
-        step = self.step
-        x = (w / step).clamp(-MAX_SYMBOL, MAX_SYMBOL)
-        return (x + torch.empty_like(x).uniform_(-0.5, 0.5)) * step
-
     def symbols(self, w: torch.Tensor) -> torch.Tensor:
         """Integer symbols (int64) of ``w`` on this quantizer's grid."""
         return torch.round((w.detach() / self.step.detach()).clamp(-MAX_SYMBOL, MAX_SYMBOL)).to(torch.int64)
