@@ -193,8 +193,11 @@ def test_fit_keeps_the_best_state_and_counts_stale_evaluations():
         def snapshot(self):
             return self.tag
 
+        def resume_point(self):
+            return f"resume {self.tag}"
+
     best = _Best()
     assert not best.offer(2.0, 30.0, State("a"))
     assert best.offer(3.0, 29.0, State("b")) and best.offer(2.0, 31.0, State("c"))
     assert (best.state, best.cost, best.psnr, best.stale) == ("a", 2.0, 30.0, 2)
-    assert not best.offer(1.0, 32.0, State("d")) and (best.state, best.stale) == ("d", 0)
+    assert not best.offer(1.0, 32.0, State("d")) and (best.state, best.resume_point, best.stale) == ("d", "resume d", 0)
