@@ -6,7 +6,7 @@ its predecessor, of their residual against the predecessor's weights).  The last
 schedule freezes the step sizes, so the grid the decoder uses is the grid that was trained.
 The best state by rate-distortion cost, measured on exactly rounded weights, is what is returned:
 NeRV-family fits can collapse mid-run, and a late collapse must not cost the group.  A collapse
-(an evaluation far below the best PSNR) also sends the fit back to the best state at half the
+(an evaluation far below the best state's PSNR) also sends the fit back to the best state at half the
 learning rates, so the rest of the budget is not spent climbing out of it.
 
 A group that starts from its predecessor learns its own step sizes from a fine grid, like a key
@@ -55,8 +55,9 @@ class FitSettings:
     eval_every: int = 25
     patience: int = 8
     collapse_db: float = 3.0
-    """An evaluation this many dB below the best PSNR so far is a collapse: the fit resumes from
-    the best state (weights, steps, optimizer moments) with both learning rates halved."""
+    """An evaluation this many dB below the PSNR of the best state so far (by rate-distortion cost)
+    is a collapse: the fit resumes from that state (weights, steps, optimizer moments) with both
+    learning rates halved."""
     grad_clip: float = 1.0
     init_bits: int = 8
     reference_step_band: tuple[float, float] = (0.5, 1.25)
