@@ -25,6 +25,13 @@ REFERENCE_COLOURS = ("tab:brown", "tab:olive", "tab:cyan", "tab:pink", "tab:gray
 MARKERS = "osD^v<>p*h"
 
 
+def _linestyle(name: str) -> str:
+    """Dashed for a baseline without B-frames (``-nob``), dotted for a superseded curve (``-old``)."""
+    if "-nob" in name:
+        return "--"
+    return ":" if name.endswith("-old") else "-"
+
+
 def plot_rd(curves: dict[str, Curve], title: str, dest: Path, references: tuple[PublishedCurve, ...] = ()) -> None:
     """Write one PNG with a panel per metric; ``references`` are drawn on the RGB PSNR panel."""
     panels = [(key, label) for key, label in PANELS
@@ -36,7 +43,7 @@ def plot_rd(curves: dict[str, Curve], title: str, dest: Path, references: tuple[
     for name, curve in curves.items():
         index = seen[curve.codec] = seen.get(curve.codec, -1) + 1
         styles[name] = {"color": COLOURS.get(curve.codec, "black"), "marker": MARKERS[index % len(MARKERS)],
-                        "linestyle": "--" if "-nob" in name else "-", "linewidth": 2 if curve.codec == "nvc" else 1}
+                        "linestyle": _linestyle(name), "linewidth": 2 if curve.codec == "nvc" else 1}
     for position, (key, label) in enumerate(panels, 1):
         axes = figure.add_subplot(1, len(panels), position)
         for name, curve in curves.items():

@@ -4,7 +4,8 @@
 
 The data file holds measured points (see its "source"), not a benchmark run: redrawing takes a
 second, and the numbers stay reviewable in the diff.  New measurements go into the JSON (and the
-table of docs/benchmarks.md they come from), then this command redraws the PNG.
+table of docs/benchmarks.md they come from), then this command redraws the PNG. A curve whose
+name ends in ``-old`` (a superseded default kept for comparison) is drawn dotted.
 """
 
 from __future__ import annotations
