@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .hnerv import HNERV, HNeRV, HNeRVConfig
+from .rendering import fallback_path, render_tile_by_tile
 
 __all__ = ["HNERV_GRID", "HNeRVGrid", "HNeRVGridArchitecture", "HNeRVGridConfig"]
 
@@ -47,8 +50,9 @@ class HNeRVGridConfig(HNeRVConfig):
             raise ValueError(f"grid_times must lie in 1..{MAX_GRID_TIMES}")
 
     def summary(self) -> str:
-        grids = "/".join(str(d) if d else "-" for d in self.grid_divisors)
-        return f"{super().summary()}, grids 1/{grids} x {self.grid_times} times"
+        """HNeRV's line, and which stages have a grid at what fraction of their resolution."""
+        grids = [f"stage {i + 1} at 1/{d}" for i, d in enumerate(self.grid_divisors) if d]
+        return f"{super().summary()}, {self.grid_times}-slot grids: {', '.join(grids) or 'none'}"
 
     def stage_size(self, stage: int, height: int, width: int) -> tuple[int, int]:
         """Rows and columns of stage ``stage``'s output on the padded frame."""
@@ -117,10 +121,9 @@ class HNeRVGrid(HNeRV):
             slots = F.interpolate(slots, scale_factor=divisor, mode="bilinear", align_corners=False)
         return slots[..., : size[0], : size[1]]
 
-    def render_frames(self, frame_indices, tile, batch=None):  # type: ignore[no-untyped-def]
-        from .rendering import render_tile_by_tile
-
-        yield from render_tile_by_tile(self, frame_indices, tile)
+    def render_frames(self, frame_indices: Iterable[int], tile: int, batch: int | None = None) -> Iterator[np.ndarray]:
+        """Tile by tile on every device: no fused path adds the grids (``batch`` is not used)."""
+        return render_tile_by_tile(self, frame_indices, tile)
 
 
 class HNeRVGridArchitecture:
@@ -141,8 +144,6 @@ class HNeRVGridArchitecture:
         return HNeRVGrid(config, height, width, num_frames)
 
     def render_path(self, device: torch.device) -> str:
-        from .rendering import fallback_path
-
         return fallback_path(self.name)
 
 

@@ -79,3 +79,8 @@ def test_sizes_itself_within_the_decoders_cost_bounds():
 
 def test_the_cuda_path_says_it_falls_back_to_pytorch():
     assert GRID.render_path(torch.device("cuda")) == "PyTorch fallback: architecture 'hnerv-grid' has no fused CUDA path"
+
+
+def test_the_summary_names_each_grid():
+    config = dataclasses.replace(GRID.size(272, 640, 1.0), grid_times=3, grid_divisors=(1, 0, 2))
+    assert config.summary().endswith(", 3-slot grids: stage 1 at 1/1, stage 3 at 1/2")
