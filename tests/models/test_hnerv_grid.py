@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
+import nvc
 from nvc.codec.bitstream import decode_cost_problem
 from nvc.codec.config import CodecConfig
+from nvc.codec.rate import Tuning
 from nvc.models import get_architecture
 from nvc.models.fit import ZERO_START_RANGE, _initial_step
 from nvc.models.hnerv_grid import HNeRVGrid, HNeRVGridConfig
+
+from ..conftest import TINY
 
 GRID = get_architecture("hnerv-grid")
 
@@ -84,3 +89,14 @@ def test_the_cuda_path_says_it_falls_back_to_pytorch():
 def test_the_summary_names_each_grid():
     config = dataclasses.replace(GRID.size(272, 640, 1.0), grid_times=3, grid_divisors=(1, 0, 2))
     assert config.summary().endswith(", 3-slot grids: stage 1 at 1/1, stage 3 at 1/2")
+
+
+def test_encoded_with_grids_the_decoder_gives_what_the_encoder_scored(tiny_clip, tmp_path):
+    """Key and inter groups (the inter group starts from its reference's grid), decoded exactly."""
+    path = tmp_path / "grid.nvc"
+    report = nvc.encode(tiny_clip, path, fps=25, tuning=Tuning(arch="hnerv-grid"), **TINY)
+    with nvc.open(path) as video:
+        assert video.info.config.arch == "hnerv-grid" and "grids: stage 1 at 1/2" in video.info.config.model.summary()
+        frames = list(video.frames())
+    mse = np.mean([(a.astype(np.float64) - b) ** 2 for a, b in zip(tiny_clip, frames, strict=True)])
+    assert abs(10 * np.log10(255**2 / mse) - report.psnr) < 1e-9
