@@ -58,12 +58,18 @@ def _tunable_fit_fields() -> dict[str, str]:
 
 
 @cache
-def _tunable_model_fields() -> dict[str, str]:
-    """Fields of the default architecture's config a Tuning may set, by type name."""
-    from nvc.models import DEFAULT_ARCHITECTURE, get_architecture
+def _tunable_model_fields(arch: str) -> dict[str, str]:
+    """Fields of an architecture's config a Tuning may set, by type name."""
+    from nvc.models import get_architecture
 
-    config_type = get_architecture(DEFAULT_ARCHITECTURE).config_type
+    config_type = get_architecture(arch).config_type
     return {f.name: str(f.type) for f in dataclasses.fields(config_type) if f.type != "str"}
+
+
+def default_architecture() -> str:
+    from nvc.models import DEFAULT_ARCHITECTURE
+
+    return DEFAULT_ARCHITECTURE
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,17 @@ class Tuning:
         fit: ``(FitSettings field, value)`` pairs replacing the derived settings of every group.
         model: ``(config field, value)`` pairs replacing the derived network's fields.
         width: multiplier of the network's channel counts (before ``model``).
+        arch: registered architecture to size and fit ("": the default).
     """
 
     fit: tuple[tuple[str, float | str], ...] = ()
     model: tuple[tuple[str, int | tuple[int, ...]], ...] = ()
     width: float = 1.0
+    arch: str = ""
+
+    @property
+    def architecture(self) -> str:
+        return self.arch or default_architecture()
 
     def __post_init__(self) -> None:
         for name, value in self.fit:
@@ -92,9 +104,10 @@ class Tuning:
                     raise ValueError(f"fit setting {name!r} needs a string, got {value!r}")
             elif not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ValueError(f"fit setting {name!r} needs a finite number, got {value!r}")
+        model_fields = _tunable_model_fields(self.architecture)
         for name, _ in self.model:
-            if name not in _tunable_model_fields():
-                tunable = ", ".join(sorted(_tunable_model_fields()))
+            if name not in model_fields:
+                tunable = ", ".join(sorted(model_fields))
                 raise ValueError(f"unknown model field {name!r} (tunable: {tunable})")
         if not 0.125 <= self.width <= 4.0:
             raise ValueError(f"width multiplier {self.width} outside 0.125..4")
@@ -102,23 +115,30 @@ class Tuning:
     @classmethod
     def parse(cls, items: Iterable[str]) -> Tuning:
         """From ``NAME=VALUE`` strings: ``lr=0.005``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
-        fit, model, width = [], [], 1.0
+        pairs = []
         for item in items:
             name, sep, text = item.partition("=")
             if not sep:
                 raise ValueError(f"expected NAME=VALUE, got {item!r}")
+            pairs.append((name, text))
+        arch = next((text for name, text in pairs if name == "arch"), "")
+        model_fields = _tunable_model_fields(arch or default_architecture())
+        fit, model, width = [], [], 1.0
+        for name, text in pairs:
             try:
+                if name == "arch":
+                    continue
                 if name == "width":
                     width = float(text)
-                elif name in _tunable_model_fields():
+                elif name in model_fields:
                     values = tuple(int(v) for v in text.split(","))
-                    model.append((name, values if _tunable_model_fields()[name].startswith("tuple") else values[0]))
+                    model.append((name, values if model_fields[name].startswith("tuple") else values[0]))
                 else:
                     kind = {"int": int, "str": str}.get(_tunable_fit_fields().get(name, ""), float)
                     fit.append((name, kind(text)))
             except ValueError:
                 raise ValueError(f"{name}: {text!r} is not a valid value") from None
-        return cls(tuple(fit), tuple(model), width)
+        return cls(tuple(fit), tuple(model), width, arch)
 
     def apply(self, settings: FitSettings) -> FitSettings:
         overrides: dict[str, Any] = dict(self.fit)  # checked against FitSettings' fields in __post_init__
@@ -136,10 +156,10 @@ def model_for_video(quality: int, height: int, width: int, tuning: Tuning = Tuni
     Width is 1.0x at and below the default quality and narrows above it (about 0.5x at quality
     51), times ``tuning.width``; ``tuning.model`` then replaces fields.
     """
-    from nvc.models import DEFAULT_ARCHITECTURE, get_architecture
+    from nvc.models import get_architecture
 
     scale = min(1.0, max(0.5, 2.0 ** ((DEFAULT_QUALITY - quality) / 24))) * tuning.width
-    config = get_architecture(DEFAULT_ARCHITECTURE).size(height, width, scale)
+    config = get_architecture(tuning.architecture).size(height, width, scale)
     overrides: dict[str, Any] = dict(tuning.model)  # checked against the config's fields in Tuning
     return dataclasses.replace(config, **overrides)
 

@@ -38,6 +38,8 @@ from .quantized import GroupSymbols, QuantizedTensor, dequantize
 __all__ = ["FitSettings", "FitEvent", "FitResult", "fit_group", "native_bfloat16"]
 
 PER_FRAME_PARAMETERS = ("embeddings",)
+ZERO_START_RANGE = 0.1
+"""The range a tensor built all zero is quantized for at the start (its step learns from there)."""
 _PRECISIONS = ("auto", "float32", "bfloat16")
 
 
@@ -303,8 +305,14 @@ def _initial_step(p: torch.Tensor, bits: int, inherited: QuantizedTensor | None)
 
     The floor matters for a tensor the reference quantized to (nearly) all zeros: its grid would
     start near 1e-6 and its symbols run into the saturation bound (MAX_SYMBOL) after a few updates.
+    For the same reason a tensor built all zero (a feature grid) starts as if its largest value
+    were :data:`ZERO_START_RANGE`.
     """
-    step = float(p.detach().abs().max().clamp(min=1e-4)) / (2 ** (bits - 1) - 1)
+    levels = 2 ** (bits - 1) - 1
+    largest = p.detach().abs().max()
+    if inherited is None and float(largest) == 0:
+        return ZERO_START_RANGE / levels
+    step = float(largest.clamp(min=1e-4)) / levels
     return step if inherited is None else max(step, inherited.step / 16)
 
 

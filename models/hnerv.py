@@ -324,9 +324,9 @@ class HNeRV(nn.Module):
         """The high-resolution stages, run tile by tile when decoding."""
         return cast(list[UpStage], list(self.stages))[len(self.stages) - self.config.tiled_stages :]
 
-    def boundary_features(self, embeddings: torch.Tensor) -> torch.Tensor:
+    def boundary_features(self, frame_indices: torch.Tensor) -> torch.Tensor:
         """Run the untiled low-resolution stages on whole frames."""
-        x = self.stem(embeddings)
+        x = self.stem(self.embeddings[frame_indices])
         for stage in self.untiled_stages:
             x = stage(x)
         return x
@@ -340,7 +340,7 @@ class HNeRV(nn.Module):
 
     def forward(self, frame_indices: torch.Tensor) -> torch.Tensor:
         """Whole-frame render of the given frames of this group, cropped to the frame size."""
-        feats = self.boundary_features(self.embeddings[frame_indices])
+        feats = self.boundary_features(frame_indices)
         r = self.config.tiled_stride
         skip = F.interpolate(self.skip(feats), scale_factor=r, mode="bilinear", align_corners=False)
         out = self.tiled_part(feats, None) + skip + 0.5
@@ -352,7 +352,7 @@ class HNeRV(nn.Module):
 
         The network may be float16 / bfloat16 (a half-precision render); the final sum is float32.
         """
-        feats = self.boundary_features(self.embeddings[frame_index : frame_index + 1])
+        feats = self.boundary_features(torch.tensor([frame_index], device=self.embeddings.device))
         skip_lr = self.skip(feats)
         hb, wb = feats.shape[-2:]
         halo, r = self.config.halo(), self.config.tiled_stride

@@ -100,14 +100,13 @@ def render_batch(network: HNeRV, frame_indices: Sequence[int], tile: int,
     Runs in the network's dtype (cast the network to float16 / bfloat16 for a half-precision
     render); the final sum and rounding are done in float32.
     """
-    emb = network.embeddings
-    device = emb.device
+    device = network.embeddings.device
     frames = len(frame_indices)
     plan = _plan(network, frames, tile, device)
     if out is None:
         out = torch.empty(frames, network.height, network.width, 3, dtype=torch.uint8, device=device)
     idx = torch.as_tensor(list(frame_indices), device=device)
-    feats = network.boundary_features(emb[idx])
+    feats = network.boundary_features(idx)
     skip_lr = network.skip(feats)
     padded = F.pad(feats, plan.pad)
     # (B, th, tw, C) gathered in one pass; the permuted view is channels-last (B, C, th, tw).

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .hnerv import HNERV
+from .hnerv_grid import HNERV_GRID
 from .jsonfields import typed_value
 
 __all__ = ["ARCHITECTURES", "Architecture", "ArchitectureConfig", "DEFAULT_ARCHITECTURE", "DecoderNetwork",
@@ -107,7 +108,7 @@ class Architecture(Protocol):
         ...
 
 
-ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV}
+ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV, HNERV_GRID.name: HNERV_GRID}
 DEFAULT_ARCHITECTURE: str = HNERV.name
 
 

@@ -24,7 +24,9 @@ from ..bitstream_tools import (
 from .hostile import (
     CONFIG_AT,
     HEAD_DATA,
+    REFERENCE,
     SMALL,
+    decode_all,
     group_base,
     rejects,
     replace_in_config,
@@ -199,3 +201,53 @@ def test_a_config_that_implies_too_many_parameters():
     data = edit_head(SMALL, config=json.dumps(doc).encode(), width=8192, height=4352)
     exc = rejects(data, "config", CONFIG_AT, str(MAX_GROUP_PARAMETERS))
     assert "parameters" in str(exc)
+
+
+# --- hnerv-grid's fields ----------------------------------------------------------------------------
+
+def _as_grid(tiled_stages: int = 2, **grid) -> bytes:
+    """SMALL's config relabelled as hnerv-grid (both its stages tiled, so no grid: still SMALL's frames)."""
+    doc = head_fields(chunk_list(SMALL)[0][1])[1]
+    doc["arch"] = "hnerv-grid"
+    doc["model"].update(tiled_stages=tiled_stages, grid_times=2, grid_divisors=[0] * (2 - tiled_stages))
+    doc["model"].update(grid)
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def test_a_grid_config_without_grids_decodes_as_hnerv():
+    """The relabelled file is valid, so the hostile cases below fail on the field they edit."""
+    frames = decode_all(edit_head(SMALL, config=_as_grid()))
+    assert all((a == b).all() for a, b in zip(frames, REFERENCE[id(SMALL)], strict=True))
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param(_as_grid(grid_times=0), id="no time slot"),
+    pytest.param(_as_grid(grid_times=17), id="17 time slots"),
+    pytest.param(_as_grid(grid_times=2.5), id="fractional time slots"),
+    pytest.param(_as_grid(grid_divisors=[0]), id="a divisor for a tiled stage"),
+    pytest.param(_as_grid(tiled_stages=1, grid_divisors=[]), id="no divisor for an untiled stage"),
+    pytest.param(_as_grid(tiled_stages=1, grid_divisors=[17]), id="divisor 17"),
+    pytest.param(_as_grid(tiled_stages=1, grid_divisors=[-1]), id="negative divisor"),
+    pytest.param(_as_grid(tiled_stages=1, grid_divisors=1), id="divisors not a list"),
+    pytest.param(_as_grid(grid_divisors=None), id="divisors null"),
+])
+def test_hostile_grid_fields(config):
+    rejects(edit_head(SMALL, config=config), "config", CONFIG_AT)
+
+
+def test_a_grid_the_group_does_not_hold():
+    """A divisor names a grid tensor after the network's tensors; the group has none."""
+    rejects(edit_head(SMALL, config=_as_grid(tiled_stages=1, grid_divisors=[1])), "tensor count")
+
+
+def test_a_huge_grid_is_refused_before_it_exists():
+    """16 full-resolution slots of an 8K frame's first stage: 3.4e9 values, refused from the header."""
+    data = edit_head(SMALL, config=_as_grid(tiled_stages=1, grid_divisors=[1], grid_times=16),
+                     width=8192, height=4352)
+    tracemalloc.start()
+    try:
+        exc = rejects(data, "config", CONFIG_AT, str(MAX_GROUP_PARAMETERS))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "parameters" in str(exc) and peak < 100 << 20, peak
