@@ -67,6 +67,7 @@ def _tunable_model_fields(arch: str) -> dict[str, str]:
 
 
 def default_architecture() -> str:
+    """The registry's default (imported here, not at module level: nvc.models loads torch)."""
     from nvc.models import DEFAULT_ARCHITECTURE
 
     return DEFAULT_ARCHITECTURE
@@ -114,7 +115,7 @@ class Tuning:
 
     @classmethod
     def parse(cls, items: Iterable[str]) -> Tuning:
-        """From ``NAME=VALUE`` strings: ``lr=0.005``, ``width=0.75``, ``kernels=1,1,3,3,3``."""
+        """From ``NAME=VALUE`` strings: ``lr=0.005``, ``width=0.75``, ``kernels=1,1,3,3,3``, ``arch=hnerv-grid``."""
         pairs = []
         for item in items:
             name, sep, text = item.partition("=")

@@ -3,9 +3,9 @@
 Each arm encodes the same frames with the same seeds at a few qualities, writes real files (bpp
 from their size) and scores them by decoding (RGB PSNR, mean over frames); the report gives
 BD-rate and BD-PSNR (PCHIP) of arm B against arm A per clip and averaged. An arm is a list of
-``NAME=VALUE`` overrides (nvc.codec.rate.Tuning: FitSettings fields, ``width``); an empty arm
-is the current default. Results are kept in OUT/results.json, so a rerun only measures the
-points it lacks.
+``NAME=VALUE`` overrides (nvc.codec.rate.Tuning: FitSettings fields, network fields, ``width``,
+``arch`` for another registered architecture); an empty arm is the current default. Results are
+kept in OUT/results.json, so a rerun only measures the points it lacks.
 
     python -m tools.ab --clips sample bikes --preset fast --qualities 22 28 34 \\
         --b lr=0.005 --out /work/bench/ab/lr
