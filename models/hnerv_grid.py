@@ -43,7 +43,7 @@ class HNeRVGridConfig(HNeRVConfig):
         super().__post_init__()
         untiled = len(self.strides) - self.tiled_stages
         if len(self.grid_divisors) != untiled:
-            raise ValueError(f"grid_divisors: one per untiled stage ({untiled}) required, got {len(self.grid_divisors)}")
+            raise ValueError(f"grid_divisors: one per untiled stage ({untiled}) needed, got {len(self.grid_divisors)}")
         if not all(0 <= d <= MAX_GRID_DIVISOR for d in self.grid_divisors):
             raise ValueError(f"grid divisors must lie in 0..{MAX_GRID_DIVISOR}")
         if not 1 <= self.grid_times <= MAX_GRID_TIMES:
@@ -62,7 +62,7 @@ class HNeRVGridConfig(HNeRVConfig):
 
     def grid_shapes(self, height: int, width: int) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every grid, in stage order."""
-        shapes = {}
+        shapes: dict[str, tuple[int, ...]] = {}
         for i, d in enumerate(self.grid_divisors):
             if d:
                 rows, cols = self.stage_size(i, height, width)

@@ -83,7 +83,8 @@ def test_sizes_itself_within_the_decoders_cost_bounds():
 
 
 def test_the_cuda_path_says_it_falls_back_to_pytorch():
-    assert GRID.render_path(torch.device("cuda")) == "PyTorch fallback: architecture 'hnerv-grid' has no fused CUDA path"
+    expected = "PyTorch fallback: architecture 'hnerv-grid' has no fused CUDA path"
+    assert GRID.render_path(torch.device("cuda")) == expected
 
 
 def test_the_summary_names_each_grid():
