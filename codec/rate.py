@@ -94,6 +94,7 @@ class Tuning:
 
     @property
     def architecture(self) -> str:
+        """The registered architecture this tuning sizes and fits."""
         return self.arch or default_architecture()
 
     def __post_init__(self) -> None:
@@ -105,11 +106,12 @@ class Tuning:
                     raise ValueError(f"fit setting {name!r} needs a string, got {value!r}")
             elif not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ValueError(f"fit setting {name!r} needs a finite number, got {value!r}")
-        model_fields = _tunable_model_fields(self.architecture)
-        for name, _ in self.model:
-            if name not in model_fields:
-                tunable = ", ".join(sorted(model_fields))
-                raise ValueError(f"unknown model field {name!r} (tunable: {tunable})")
+        if self.arch or self.model:  # not for the default Tuning(): the registry loads torch
+            model_fields = _tunable_model_fields(self.architecture)  # also refuses an unknown arch
+            for name, _ in self.model:
+                if name not in model_fields:
+                    tunable = ", ".join(sorted(model_fields))
+                    raise ValueError(f"unknown model field {name!r} (tunable: {tunable})")
         if not 0.125 <= self.width <= 4.0:
             raise ValueError(f"width multiplier {self.width} outside 0.125..4")
 

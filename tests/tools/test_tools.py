@@ -213,9 +213,17 @@ def test_tuning_parses_fit_and_model_overrides():
     model = model_for_video(28, 272, 640, tuning)
     assert model.kernels == (1, 1, 3, 3, 3)
     assert model.channels == tuple(c // 2 for c in model_for_video(28, 272, 640).channels)
-    for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"]):
+    assert Tuning.parse(["arch=hnerv-grid", "grid_times=3"]).model == (("grid_times", 3),)
+    for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"], ["arch=nerv"], ["grid_times=3"]):
         with pytest.raises(ValueError):
             Tuning.parse(bad)
+
+
+def _table_label(curve: str, codec: str, setting: int) -> str:
+    """How the row of benchmarks.md's bikes table holding this point starts."""
+    if curve.endswith("-old"):
+        return "| previous default, q"  # one row for all its qualities
+    return f"| nvc medium q{setting}" if codec == "nvc" else f"| {curve} ("
 
 
 def test_the_readme_plot_data_are_the_benchmark_table_and_draw(tmp_path):
@@ -227,10 +235,10 @@ def test_the_readme_plot_data_are_the_benchmark_table_and_draw(tmp_path):
     rows = table[: table.index("\n\n")].splitlines()[2:]
     title, curves = rd_plot.load_curves(docs / "rd-bikes.json")
     assert {"nvc", "x264", "x265", "svtav1"} == {curve.codec for curve in curves.values()}
+    assert any(name.endswith("-old") for name in curves)  # the superseded default, drawn beside the new one
     for name, curve in curves.items():
-        label = "nvc medium q" if curve.codec == "nvc" else f"{name} ("
         for point in curve.rows:  # every plotted number is the table's, to its printed precision
-            row = next(r for r in rows if r.startswith(f"| {label}{point['setting'] if curve.codec == 'nvc' else ''}"))
+            row = next(r for r in rows if r.startswith(_table_label(name, curve.codec, point["setting"])))
             assert f"{point['bpp']:.4f}" in row and f"{point['psnr_rgb']:.2f}" in row, (name, point)
     rd_plot.main([str(docs / "rd-bikes.json"), str(tmp_path / "rd.png")])
     assert (tmp_path / "rd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
