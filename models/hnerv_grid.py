@@ -137,8 +137,7 @@ class HNeRVGridArchitecture:
         base = HNERV.size(height, width, width_scale)
         untiled = len(base.strides) - base.tiled_stages
         divisors = (0,) * (untiled - 1) + (2,) if untiled else ()
-        return HNeRVGridConfig(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
-                               grid_divisors=divisors)
+        return HNeRVGridConfig(**dataclasses.asdict(base), grid_divisors=divisors)
 
     def build(self, config: HNeRVGridConfig, height: int, width: int, num_frames: int) -> HNeRVGrid:
         return HNeRVGrid(config, height, width, num_frames)
