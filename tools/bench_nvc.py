@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,31 +20,36 @@ import torch
 
 import nvc
 from nvc.codec.metrics import score
+from nvc.codec.rate import Tuning
 
 __all__ = ["encode_point", "decode_stats", "score_file", "nvc_setting", "nvc_curve"]
 
 
-def _grouping(group_size: int | None, key_interval: int | None) -> str:
-    """Suffix naming a grouping other than the codec's default, e.g. `-gs4` or `-ki1`."""
-    return ("" if group_size is None else f"-gs{group_size}") + ("" if key_interval is None else f"-ki{key_interval}")
+def _variant(group_size: int | None, key_interval: int | None, tuning: Sequence[str]) -> str:
+    """Suffix naming a grouping or tuning other than the codec's default, e.g. `-gs4`, `-ki1`, `-arch=hnerv-grid`."""
+    return (("" if group_size is None else f"-gs{group_size}") + ("" if key_interval is None else f"-ki{key_interval}")
+            + "".join(f"-{item}" for item in tuning))
 
 
-def nvc_curve(preset: str, group_size: int | None = None, key_interval: int | None = None) -> str:
-    """Name of the RD curve of one preset, e.g. `nvc-medium` (`nvc-fast-gs4`, `nvc-medium-ki1`)."""
-    return f"nvc-{preset}" + _grouping(group_size, key_interval)
+def nvc_curve(preset: str, group_size: int | None = None, key_interval: int | None = None,
+              tuning: Sequence[str] = ()) -> str:
+    """Name of the RD curve of one preset, e.g. `nvc-medium` (`nvc-fast-gs4`, `nvc-medium-arch=hnerv-grid`)."""
+    return f"nvc-{preset}" + _variant(group_size, key_interval, tuning)
 
 
-def nvc_setting(preset: str, quality: int, group_size: int | None = None, key_interval: int | None = None) -> str:
-    """The results' `setting` of one point, e.g. `medium-q28` (`fast-q28-gs4`, `medium-q28-ki1`)."""
-    return f"{preset}-q{quality}" + _grouping(group_size, key_interval)
+def nvc_setting(preset: str, quality: int, group_size: int | None = None, key_interval: int | None = None,
+                tuning: Sequence[str] = ()) -> str:
+    """The results' `setting` of one point, e.g. `medium-q28` (`fast-q28-gs4`, `medium-q28-arch=hnerv-grid`)."""
+    return f"{preset}-q{quality}" + _variant(group_size, key_interval, tuning)
 
 
 def encode_point(clip: np.ndarray, fps: Fraction | int, dest: Path, *, preset: str, quality: int,
-                 group_size: int | None = None, key_interval: int | None = None, threads: int = 2,
-                 **options) -> dict:
+                 group_size: int | None = None, key_interval: int | None = None, tuning: Sequence[str] = (),
+                 threads: int = 2, **options) -> dict:
     """Encode ``clip`` at one quality, decode and score the file; returns a result row.
 
-    ``group_size`` and ``key_interval`` None keep the codec's defaults; ``options`` are further
+    ``group_size`` and ``key_interval`` None keep the codec's defaults; ``tuning`` holds
+    nvc.codec.rate.Tuning ``NAME=VALUE`` items (design experiments); ``options`` are further
     nvc.encode options.
     """
     torch.set_num_threads(threads)
@@ -52,17 +58,19 @@ def encode_point(clip: np.ndarray, fps: Fraction | int, dest: Path, *, preset: s
     if key_interval is not None:
         options["key_interval"] = key_interval
     start = time.perf_counter()
-    report = nvc.encode(clip, dest, fps=fps, preset=preset, quality=quality, progress=False, **options)
+    report = nvc.encode(clip, dest, fps=fps, preset=preset, quality=quality, progress=False,
+                        tuning=Tuning.parse(tuning), **options)
     encode_s = time.perf_counter() - start
     decoded = decode_stats(dest, threads)
     frames, height, width = clip.shape[:3]
     return {
         "codec": "nvc",
-        "setting": nvc_setting(preset, quality, group_size, key_interval),
-        "curve": nvc_curve(preset, group_size, key_interval),
+        "setting": nvc_setting(preset, quality, group_size, key_interval, tuning),
+        "curve": nvc_curve(preset, group_size, key_interval, tuning),
         "preset": preset,
         "quality": quality,
         "options": dict(options),
+        "tuning": list(tuning),
         "threads": threads,
         "frames": frames,
         "width": width,

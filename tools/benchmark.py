@@ -27,6 +27,7 @@ import nvc
 from nvc.codec.batch import input_size, spread
 from nvc.codec.distributed import Board, Job, current_job, job_rank
 from nvc.codec.metrics import SCORES
+from nvc.codec.rate import Tuning
 from nvc.datasets import VideoInputError
 
 from .baselines import (
@@ -68,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--group-size", type=int, help="nvc frames per group (default: the codec's)")
     parser.add_argument("--key-interval", type=int,
                         help="nvc groups per key group; 1 fits every group from scratch (default: the codec's)")
+    parser.add_argument("--tuning", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="nvc expert overrides (nvc.codec.rate.Tuning, e.g. arch=hnerv-grid); they name the curve")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where nvc fits")
     parser.add_argument("--baselines", type=_names, default=list(BASELINES),
                         help=f"comma-separated from {','.join(BASELINES)}, or none")
@@ -98,13 +101,13 @@ def _log(step: str, sequence: BenchSequence, setting: str, row: dict | None = No
 def _run_nvc(sequence: BenchSequence, args: argparse.Namespace, rows: list[dict], results: Path) -> None:
     """Measure the missing nvc points; score old rows that predate some metric from their files."""
     for quality in args.qualities:
-        setting = nvc_setting(args.preset, quality, args.group_size, args.key_interval)
+        setting = nvc_setting(args.preset, quality, args.group_size, args.key_interval, args.tuning)
         row = find_row(rows, sequence.name, "nvc", setting)
         if row is None:
             _log("encode", sequence, f"nvc {setting}")
             new = encode_point(sequence.frames, sequence.fps, args.out / f"{sequence.name}-{setting}.nvc",
                                preset=args.preset, quality=quality, group_size=args.group_size,
-                               key_interval=args.key_interval,
+                               key_interval=args.key_interval, tuning=args.tuning,
                                threads=args.threads, device=args.device)
             _store(sequence, new, rows, results)
             _log("done", sequence, f"nvc {setting}", new)
@@ -175,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = baseline_settings(args.baselines, args.baseline_presets, bframes, args.svtav1_preset, args.crf,
                                      args.gop)
+        Tuning.parse(args.tuning)
     except ValueError as error:
         parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)

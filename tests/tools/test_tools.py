@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
+import nvc
 from nvc.codec.metrics import ms_ssim, psnr, score
 from nvc.codec.rate import PRESETS, Preset
 from nvc.datasets import VideoInfo, rgb_to_yuv420, synthetic_clip, write_video
@@ -194,6 +195,22 @@ def test_tiny_uvg_benchmark_writes_results_report_and_plots_then_resumes(tmp_pat
     assert (out / "results.json").read_text() == saved
     assert nvc_file.stat().st_mtime_ns == written
     assert bench_main(["--report", "--out", str(out)]) == 0
+
+
+def test_benchmark_tuning_names_the_curve_and_reaches_the_encoder(tmp_path, monkeypatch, bench_main):
+    monkeypatch.setitem(PRESETS, "fast", Preset(key_iterations=4, inter_iterations=2))
+    make_tiny_uvg(tmp_path / "uvg", (32, 32), 2, ["Beauty"])
+    argv = ["--uvg", str(tmp_path / "uvg"), "--uvg-size", "32x32", "--frames", "0", "--qualities", "30",
+            "--preset", "fast", "--threads", "1", "--baselines", "x264", "--baseline-presets", "medium",
+            "--bframes", "off", "--crf", "30", "--tuning", "arch=hnerv-grid", "--out", str(tmp_path / "bench")]
+    assert bench_main(argv) == 0
+    row = json.loads((tmp_path / "bench" / "results.json").read_text())[0]
+    assert (row["setting"], row["curve"], row["tuning"]) == ("fast-q30-arch=hnerv-grid",
+                                                             "nvc-fast-arch=hnerv-grid", ["arch=hnerv-grid"])
+    with nvc.open(row["file"]) as video:
+        assert video.info.config.arch == "hnerv-grid"
+    with pytest.raises(SystemExit):
+        bench_main([*argv[:-2], "--tuning", "nosuch=1", "--out", str(tmp_path / "refused")])
 
 
 def test_demo_writes_the_sample_the_file_and_the_decoded_clip(tmp_path, capsys):
