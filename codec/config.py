@@ -45,7 +45,9 @@ class CodecConfig:
     tile: int = TILE
 
     def __post_init__(self) -> None:
-        get_architecture(self.arch)
+        config_type = get_architecture(self.arch).config_type
+        if not isinstance(self.model, config_type):
+            raise ValueError(f"arch {self.arch!r} takes a {config_type.__name__}, got a {type(self.model).__name__}")
         if not 1 <= self.group_size <= MAX_GROUP_SIZE:
             raise ValueError(f"group_size must lie in 1..{MAX_GROUP_SIZE}, got {self.group_size}")
         if not 1 <= self.key_interval <= MAX_FRAMES:

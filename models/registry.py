@@ -109,7 +109,9 @@ class Architecture(Protocol):
 
 
 ARCHITECTURES: dict[str, Architecture] = {HNERV.name: HNERV, HNERV_GRID.name: HNERV_GRID}
-DEFAULT_ARCHITECTURE: str = HNERV.name
+DEFAULT_ARCHITECTURE: str = HNERV_GRID.name
+"""What the encoder builds unless told otherwise: HNeRV with a learned feature grid, which beat
+plain HNeRV at every point of the bikes benchmark curve (docs/benchmarks.md, design-notes.md)."""
 
 
 def get_architecture(name: str) -> Architecture:

@@ -14,13 +14,23 @@ if str(ROOT) not in sys.path:  # lets tests import tools/ (benchmarks) as a pack
     sys.path.insert(0, str(ROOT))
 
 import nvc  # noqa: E402
+from nvc.codec.rate import Tuning, model_for_video  # noqa: E402
 from nvc.datasets import synthetic_clip  # noqa: E402
+from nvc.models import HNeRVConfig  # noqa: E402
 
 torch.set_num_threads(2)
 
 TINY = dict(preset="ultrafast", group_size=2, key_interval=2, tile=16, scene_cut_db=0.0)
 """Encoder options that make a test encode take a second or two.  A tiny pan moves many pixels per
 frame (tiny_clip's frames differ by 14-19 dB), so scene cuts are off here and tested on their own."""
+
+
+def hnerv_sized(quality: int, height: int, width: int) -> HNeRVConfig:
+    """The codec's HNeRV network for this quality and frame size (tests of HNeRV and its fused
+    kernels name it: the default architecture is another)."""
+    config = model_for_video(quality, height, width, Tuning(arch="hnerv"))
+    assert isinstance(config, HNeRVConfig)
+    return config
 
 
 @pytest.fixture(scope="session")

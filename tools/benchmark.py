@@ -1,6 +1,7 @@
 """Rate-distortion benchmark of nvc against x264, x265 and SVT-AV1, on one clip or on UVG.
 
     python -m tools.benchmark --clip bikes --frames 60 --qualities 22 28 34 40 --out bench/bikes
+    python -m tools.benchmark --clip bikes --frames 120 --scale 176x144 --out bench/bikes-small
     python -m tools.benchmark --uvg /data/UVG --frames 0 --baselines x265 --baseline-presets medium --out bench/uvg
     python -m tools.benchmark --out bench/bikes --report
 
@@ -61,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--uvg-size", type=parse_size, metavar="WxH",
                         help="frame size of the UVG-named files, for small test sets (tools.make_tiny_uvg); "
                              "default: UVG's 1920x1080")
+    parser.add_argument("--scale", type=parse_size, metavar="WxH",
+                        help="scale the --clip's frames (area average), e.g. 176x144 for a small-frame case")
     parser.add_argument("--crop", type=parse_size, metavar="WxH", help="centre crop of UVG frames, e.g. 1920x960")
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence; 0: all")
     parser.add_argument("--qualities", type=int, nargs="*", default=[22, 28, 34, 40],
@@ -140,7 +143,7 @@ def _measure(args: argparse.Namespace, settings: list[BaselineSetting], rows: li
     """Measure this process's sequences (all of them, alone); under torchrun, rank 0 then waits for the others."""
     frames = args.frames or None
     sequences = (uvg_sequences(args.uvg, frames, args.crop, args.uvg_size) if args.uvg
-                 else [clip_sequence(args.clip, frames)])
+                 else [clip_sequence(args.clip, frames, args.scale)])
     owners = spread([input_size(Path(s.tags["source"])) for s in sequences], job.world_size)
     board = job.board() if job.distributed else None
     try:
@@ -174,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.uvg_size or args.crop) and not args.uvg:
         parser.error("--uvg-size and --crop apply to --uvg only")
+    if args.scale and args.uvg:
+        parser.error("--scale applies to --clip only")
     bframes = {"both": [True, False], "on": [True], "off": [False]}[args.bframes]
     try:
         settings = baseline_settings(args.baselines, args.baseline_presets, bframes, args.svtav1_preset, args.crf,

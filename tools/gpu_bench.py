@@ -11,13 +11,14 @@ built from symbols, weights loaded, frames back as numpy uint8), for each path (
     ext_fp32/fp16/bf16    the batched renderer with the fused kernels, in that dtype
     ...@N, ...+cudnn      N frames per batch; cudnn.benchmark on (the decoder leaves it off)
 
-Weights are the default initialisation quantized to 8 bits (what a decoder loads), so speed does
-not depend on fitting.  Each figure is the median of several timed runs after a warm-up, with
-torch.cuda.synchronize around each.  Then a synthetic clip is fitted on the device for a few hundred
-iterations (fit_group; its iterations/s is the fitting throughput) and decoded in each dtype: the
-PSNR lost by half precision.  Correctness checks (exit status 1 when one fails): the fused fp32
-frames equal the PyTorch frames up to rare one-level rounding differences, on random and fitted
-weights.
+The network is HNeRV's (the architecture with fused kernels; the others render through the
+PyTorch fallback, which pytorch_fp32 measures).  Weights are the default initialisation quantized
+to 8 bits (what a decoder loads), so speed does not depend on fitting.  Each figure is the median
+of several timed runs after a warm-up, with torch.cuda.synchronize around each.  Then a synthetic
+clip is fitted on the device for a few hundred iterations (fit_group; its iterations/s is the
+fitting throughput) and decoded in each dtype: the PSNR lost by half precision.  Correctness
+checks (exit status 1 when one fails): the fused fp32 frames equal the PyTorch frames up to rare
+one-level rounding differences, on random and fitted weights.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ import torch
 
 from nvc import cuda_ext
 from nvc.codec.config import CodecConfig
-from nvc.codec.rate import model_for_video, rate_lambda
+from nvc.codec.rate import Tuning, model_for_video, rate_lambda
 from nvc.codec.render import build_network, render_frames
 from nvc.cuda_ext import build as ext_build
 from nvc.datasets import synthetic_clip
 from nvc.datasets.limits import parse_size
 from nvc.models import FitSettings, QuantizedTensor, fit_group, hnerv_fused, load_symbols, psnr_from_mse
 
+FUSED_ARCH = "hnerv"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 PATHS = ("pytorch_fp32", "pytorch_fp16", "pytorch_batched_fp32", "ext_fp32", "ext_fp16", "ext_bf16",
          "ext_fp16@1", "ext_fp16@8", "ext_fp32+cudnn", "ext_fp16+cudnn")
@@ -52,6 +54,11 @@ PATHS = ("pytorch_fp32", "pytorch_fp16", "pytorch_batched_fp32", "ext_fp32", "ex
 pytorch_batched (the batched renderer, ops in their PyTorch forms), ext (batched + fused kernels);
 @BATCH: frames per render batch (default: by pixel budget); +cudnn: torch.backends.cudnn.benchmark on
 (off otherwise, as in the decoder)."""
+
+
+def fused_config(height: int, width: int, tile: int) -> CodecConfig:
+    """The codec's quality-28 network of the architecture with fused kernels (HNeRV)."""
+    return CodecConfig(arch=FUSED_ARCH, model=model_for_video(28, height, width, Tuning(arch=FUSED_ARCH)), tile=tile)
 
 
 def parse_path(path: str) -> tuple[str, torch.dtype, int | None, bool]:
@@ -147,8 +154,8 @@ def psnr_vs(frames: list[np.ndarray], clip: np.ndarray) -> float:
 def bench_decode(args, sizes, device, log) -> tuple[list[dict], list[dict]]:
     rows, checks = [], []
     for height, width in sizes:
-        model = model_for_video(28, height, width)
-        config = CodecConfig(model=model, tile=args.tile)
+        config = fused_config(height, width, args.tile)
+        model = config.model
         symbols = decoder_symbols(config, height, width, args.frames)
         params = sum(int(np.prod(s.symbols.shape)) for n, s in symbols.items() if n != "embeddings")
         reference = None
@@ -188,7 +195,7 @@ def bench_fit(args, device, log) -> tuple[dict, list[dict]]:
     height, width = args.fit_size
     clip = synthetic_clip(width, height, args.fit_frames, seed=1)
     frames = torch.from_numpy(clip).permute(0, 3, 1, 2).float().div(255).to(device)
-    config = CodecConfig(model=model_for_video(28, height, width), tile=args.tile)
+    config = fused_config(height, width, args.tile)
     torch.manual_seed(0)
     network = build_network(config, height, width, args.fit_frames).to(device)
     settings = FitSettings(iterations=args.fit_iterations, batch_frames=2, rate_lambda=rate_lambda(28),

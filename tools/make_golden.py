@@ -1,6 +1,7 @@
 """Make the golden files of this format version, tests/golden/vN/ (ONLY for a new format version).
 
     OMP_NUM_THREADS=1 python -m tools.make_golden            # writes tests/golden/v<FORMAT_VERSION>/
+    OMP_NUM_THREADS=1 python -m tools.make_golden --add      # encodes only the set's missing files
     OMP_NUM_THREADS=1 python -m tools.make_golden --check --out tests/golden/v1
                                                              # recompute a set's JSON from its
                                                              # committed files and compare
@@ -18,6 +19,9 @@ Files (all tiny, preset ultrafast, one frame per group so every group is its own
 - ``inter16x8.nvc``: 16x8, 3 frames, key interval 3: a key group then two groups that start from
   their predecessor, with tensors coded as residuals against it (in v1 most of them, in v2 a few:
   the encoder's inter groups relearn their steps).
+- ``grid24x16.nvc`` (since version 2): 24x16, 3 frames, inter16x8's grouping, architecture
+  ``hnerv-grid`` (24x16 is about the smallest frame whose network has an untiled stage, so a
+  learned grid); added to the v2 set with ``--add`` when it became the encoder's default.
 - ``golden.json``: per file, its sha256, the sha256 of every group's symbols (every tensor in
   coding order, each symbol as a little-endian int32), the sha256 of its steps (little-endian
   float32) and the sha256 of the decoded frames (uint8, T x H x W x 3, C order).
@@ -37,17 +41,25 @@ import torch
 
 import nvc
 from nvc.codec.decoder import Decoder
+from nvc.codec.rate import Tuning
 from nvc.datasets import synthetic_clip
 
-__all__ = ["GOLDEN", "main", "describe", "symbols_sha256", "steps_sha256", "frames_sha256"]
+__all__ = ["GOLDEN", "golden_names", "main", "describe", "symbols_sha256", "steps_sha256", "frames_sha256"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "tests" / "golden" / f"v{nvc.FORMAT_VERSION}"
 
 GOLDEN = {
-    "key8x8.nvc": dict(size=(8, 8), frames=1, seed=1, group_size=1, key_interval=1),
-    "inter16x8.nvc": dict(size=(16, 8), frames=3, seed=2, group_size=1, key_interval=3),
+    "key8x8.nvc": dict(size=(8, 8), frames=1, seed=1, group_size=1, key_interval=1, arch="hnerv", since=1),
+    "inter16x8.nvc": dict(size=(16, 8), frames=3, seed=2, group_size=1, key_interval=3, arch="hnerv", since=1),
+    "grid24x16.nvc": dict(size=(24, 16), frames=3, seed=2, group_size=1, key_interval=3, arch="hnerv-grid", since=2),
 }
+"""File name -> how it is made; ``since``: the first format version whose set holds it."""
+
+
+def golden_names(version: int) -> list[str]:
+    """The files of format version ``version``'s golden set, sorted."""
+    return sorted(name for name, spec in GOLDEN.items() if spec["since"] <= version)
 
 
 def symbols_sha256(symbols: dict) -> str:
@@ -85,7 +97,9 @@ def describe(path: Path) -> tuple[dict, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=FOLDER)
-    parser.add_argument("--check", action="store_true", help="recompute the JSON of the committed files, compare")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="recompute the JSON of the committed files, compare")
+    mode.add_argument("--add", action="store_true", help="encode only the files missing from --out, keep the others")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -94,16 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"format_version": stored["format_version"] if stored else nvc.FORMAT_VERSION,
            "note": "regenerate only with tools/make_golden.py, and only when the format changes on purpose",
            "files": {}}
-    for name, spec in GOLDEN.items():
-        path = args.out / name
-        if not args.check:
+    for name in golden_names(doc["format_version"]):
+        spec, path = GOLDEN[name], args.out / name
+        made = not args.check and not (args.add and path.exists())
+        if made:
             width, height = spec["size"]
             clip = synthetic_clip(width, height, spec["frames"], seed=spec["seed"])
             nvc.encode(clip, path, fps=25, preset="ultrafast", group_size=spec["group_size"],
-                       key_interval=spec["key_interval"], tile=16, progress=False)
+                       key_interval=spec["key_interval"], tile=16, progress=False, tuning=Tuning(arch=spec["arch"]))
         entry, frames = describe(path)
         doc["files"][name] = entry
-        if not args.check:
+        if made:
             np.save(args.out / entry["frames_npy"], frames, allow_pickle=False)
         print(f"{name}: {entry['bytes']} bytes, {len(entry['groups'])} groups, frames {entry['frames_sha256'][:16]}")
     if stored is not None:

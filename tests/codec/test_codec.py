@@ -97,6 +97,13 @@ def test_symbols_wider_than_one_table_are_a_typed_encoder_error():
         encode_tensors(too_wide, None)
 
 
+def test_config_refuses_a_model_of_another_architecture():
+    from nvc.models import HNeRVConfig
+
+    with pytest.raises(ValueError, match="hnerv-grid"):
+        CodecConfig(arch="hnerv-grid", model=HNeRVConfig())
+
+
 def test_config_json_is_strict():
     data = config_to_json(CodecConfig(), EncoderInfo())
     assert config_from_json(data)[0] == CodecConfig()

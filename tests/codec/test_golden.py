@@ -1,8 +1,9 @@
 """Golden files: committed .nvc files must keep decoding to the same symbols and frames.
 
 tests/golden/v1/ holds two tiny files of format version 1 and tests/golden/v2/ the same two of
-format version 2 (kind-1 tables in most tensors), each set made by tools/make_golden.py (a new set
-only when the format version changes on purpose) with golden.json: what they decode to.  The entropy
+format version 2 (kind-1 tables in most tensors) plus one with the hnerv-grid architecture, each set
+made by tools/make_golden.py (a new set only when the format version changes on purpose, a new file
+with --add) with golden.json: what they decode to.  The entropy
 decoder works on integers only, so every group's symbols must match their stored sha256 exactly,
 on every machine.  The frames come out of float32 convolutions whose rounding may differ between
 CPUs (instruction sets, thread counts, oneDNN kernels): they must match the stored sha256, or else
@@ -22,7 +23,7 @@ import pytest
 import nvc
 from nvc.codec.decoder import Decoder
 from nvc.codec.tensor_coding import RESIDUAL
-from tools.make_golden import frames_sha256, steps_sha256, symbols_sha256
+from tools.make_golden import frames_sha256, golden_names, steps_sha256, symbols_sha256
 
 from ..bitstream_tools import chunk_list, parse_group
 
@@ -41,7 +42,7 @@ def test_every_format_version_has_a_complete_golden_set():
     assert sorted(SETS) == list(range(1, nvc.FORMAT_VERSION + 1))
     for version, doc in DOCS.items():
         assert doc["format_version"] == version
-        assert sorted(doc["files"]) == ["inter16x8.nvc", "key8x8.nvc"]
+        assert sorted(doc["files"]) == golden_names(version)
 
 
 @pytest.mark.parametrize("version,name", FILES)

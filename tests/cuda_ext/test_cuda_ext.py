@@ -20,12 +20,13 @@ from torch import nn
 
 from nvc import cuda_ext
 from nvc.codec.config import CodecConfig
-from nvc.codec.rate import model_for_video
 from nvc.codec.render import build_network, render_frames
 from nvc.cuda_ext import build, ops
 from nvc.models import HNeRV, HNeRVConfig, QuantizedTensor, hnerv_fused, load_symbols, tiling
 from nvc.models.hnerv import Window, zero_outside
 from nvc.models.rendering import to_uint8
+
+from ..conftest import hnerv_sized
 
 HAS_GPU = torch.cuda.is_available()
 NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
@@ -191,7 +192,7 @@ def test_balanced_tiles_cover_exactly():
 @pytest.mark.parametrize("height,width,tile", [(24, 40, 16), (33, 47, 8), (9, 17, 16), (1, 1, 16), (70, 90, 32)])
 def test_batched_render_equals_tile_loop(height, width, tile):
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(28, height, width), height, width, 3).eval()
+    network = HNeRV(hnerv_sized(28, height, width), height, width, 3).eval()
     got = hnerv_fused.render_batch(network, [2, 0], tile)
     assert got.shape == (2, height, width, 3) and got.dtype == torch.uint8
     for g, i in zip(got, (2, 0)):
@@ -209,7 +210,7 @@ def test_batched_render_equals_tile_loop_channels_last():
 
 def test_half_precision_render_on_cpu_stays_close():
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(28, 48, 64), 48, 64, 1).eval()
+    network = HNeRV(hnerv_sized(28, 48, 64), 48, 64, 1).eval()
     want = hnerv_fused.render_batch(network, [0], 32).float()
     got = hnerv_fused.render_batch(network.to(torch.bfloat16), [0], 32).float()
     assert float((got - want).abs().mean()) < 2.0  # bf16 has 8 bits of mantissa: a couple of levels at most
@@ -387,7 +388,7 @@ def random_symbols(config: CodecConfig, height: int, width: int, frames: int) ->
 @needs_cuda
 def test_gpu_decoder_render_matches_the_cpu(exact_convs):
     height, width = 180, 320
-    config = CodecConfig(model=model_for_video(28, height, width), tile=64)
+    config = CodecConfig(arch="hnerv", model=hnerv_sized(28, height, width), tile=64)
     symbols = random_symbols(config, height, width, 3)
     cpu = list(render_frames(config, height, width, symbols, 3))
     gpu = list(render_frames(config, height, width, symbols, 3, device="cuda", batch=2))
@@ -403,7 +404,7 @@ def test_gpu_decoder_render_matches_the_cpu(exact_convs):
 @pytest.mark.parametrize("height,width,tile", [(180, 320, 64), (97, 131, 32), (720, 1280, 512)])
 def test_gpu_fused_render_matches_the_pytorch_tile_loop(exact_convs, height, width, tile):
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(28, height, width), height, width, 2).eval().cuda()
+    network = HNeRV(hnerv_sized(28, height, width), height, width, 2).eval().cuda()
     network = network.to(memory_format=torch.channels_last)
     with fallback():
         want = [to_uint8(network.render_tiled(i, tile)) for i in (0, 1)]
@@ -425,7 +426,7 @@ def test_gpu_fused_render_matches_the_pytorch_tile_loop(exact_convs, height, wid
 def test_gpu_half_precision_render(dtype):
     torch.manual_seed(0)
     height, width = 360, 640
-    network = HNeRV(model_for_video(28, height, width), height, width, 2).eval().cuda()
+    network = HNeRV(hnerv_sized(28, height, width), height, width, 2).eval().cuda()
     network = network.to(memory_format=torch.channels_last)
     full = hnerv_fused.render_batch(network, [0, 1], 256).float()
     network = network.to(dtype)
@@ -441,7 +442,7 @@ def test_gpu_half_precision_render(dtype):
 @needs_cuda
 def test_gpu_fitting_still_takes_the_differentiable_path():
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(28, 48, 64), 48, 64, 2).cuda()
+    network = HNeRV(hnerv_sized(28, 48, 64), 48, 64, 2).cuda()
     out = network(torch.tensor([0, 1], device="cuda"))
     out.mean().backward()
     assert network.stages[-1].conv.weight.grad is not None

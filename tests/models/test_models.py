@@ -7,17 +7,18 @@ import math
 import pytest
 import torch
 
-from nvc.codec.rate import model_for_video
 from nvc.datasets import synthetic_clip
 from nvc.entropy import MAX_ALPHABET
 from nvc.models import FitSettings, HNeRV, HNeRVConfig, fit_group, load_symbols
 from nvc.models.quant import MAX_SYMBOL, TensorQuantizer, laplace_bits
 
+from ..conftest import hnerv_sized
+
 
 @pytest.mark.parametrize("height,width,tile", [(24, 40, 16), (33, 47, 8), (9, 17, 16), (1, 1, 16), (70, 90, 32)])
 def test_tiled_render_equals_whole_frame(height, width, tile):
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(28, height, width), height, width, 2).eval()
+    network = HNeRV(hnerv_sized(28, height, width), height, width, 2).eval()
     with torch.no_grad():
         whole = network(torch.tensor([1]))[0]
     tiled = network.render_tiled(1, tile)
@@ -33,7 +34,7 @@ def test_tiled_render_equals_whole_frame_channels_last():
     assert torch.allclose(whole, network.render_tiled(0, 256), atol=1e-5)
 
 
-@pytest.mark.parametrize("config", [HNeRVConfig(), model_for_video(40, 9, 17), model_for_video(10, 1080, 1920)])
+@pytest.mark.parametrize("config", [HNeRVConfig(), hnerv_sized(40, 9, 17), hnerv_sized(10, 1080, 1920)])
 def test_parameter_shapes_match_the_module(config):
     network = HNeRV(config, 70, 90, 3)
     assert config.parameter_shapes(70, 90, 3) == {n: tuple(p.shape) for n, p in network.named_parameters()}
@@ -80,7 +81,7 @@ def _clip() -> torch.Tensor:
 def _fit(seed: int, iterations: int = 40, lam: float = 1e-4, **settings):
     clip = _clip()
     torch.manual_seed(seed)
-    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    network = HNeRV(hnerv_sized(0, 24, 32), 24, 32, 3)
     fitted = fit_group(network, clip, FitSettings(iterations=iterations, rate_lambda=lam, eval_every=10, **settings))
     return network, clip, fitted
 
@@ -110,7 +111,7 @@ def test_a_collapse_resumes_from_the_best_state():
     """
     clip = _clip()
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    network = HNeRV(hnerv_sized(0, 24, 32), 24, 32, 3)
     events, hooks = [], []
 
     def knock_off(event) -> None:
@@ -139,7 +140,7 @@ def test_resuming_restores_weights_steps_and_moments_at_half_the_learning_rates(
     from nvc.models.fit import _FitState
 
     torch.manual_seed(0)
-    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    network = HNeRV(hnerv_sized(0, 24, 32), 24, 32, 3)
     state = _FitState.start(network, FitSettings(), None, 3)
     clip = _clip()
 
@@ -162,7 +163,7 @@ def test_resuming_restores_weights_steps_and_moments_at_half_the_learning_rates(
 
 def _fit_after(first, band: tuple[float, float]):
     torch.manual_seed(1)
-    network = HNeRV(model_for_video(0, 24, 32), 24, 32, 3)
+    network = HNeRV(hnerv_sized(0, 24, 32), 24, 32, 3)
     settings = FitSettings(iterations=10, eval_every=10, reference_step_band=band)  # one state, after the freeze
     return fit_group(network, _clip(), settings, reference=first.symbols)
 

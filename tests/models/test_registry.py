@@ -145,5 +145,5 @@ def test_hnerv_sizes_itself_within_its_cost_bounds():
     for height, width in ((1, 1), (24, 40), (144, 176), (272, 640)):
         for scale in (0.5, 1.0):
             model = hnerv.size(height, width, scale)
-            assert decode_cost_problem(CodecConfig(model=model), height, width) is None
+            assert decode_cost_problem(CodecConfig(arch="hnerv", model=model), height, width) is None
             assert math.prod(model.parameter_shapes(height, width, 1)["embeddings"]) > 0

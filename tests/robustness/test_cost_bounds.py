@@ -22,7 +22,7 @@ from .hostile import (
 
 
 def _crafted_file(model, width: int, height: int, tile: int = 16) -> bytes:
-    """A complete file for ``model``: every tensor zero (so nothing is rANS-coded and the file is tiny)."""
+    """A complete file for the HNeRV ``model``: every tensor zero (so nothing is rANS-coded and the file is tiny)."""
     from fractions import Fraction
 
     import torch
@@ -36,8 +36,8 @@ def _crafted_file(model, width: int, height: int, tile: int = 16) -> bytes:
     tensors = {name: QuantizedTensor(torch.zeros(shape, dtype=torch.int64), 0.5) for name, shape in shapes.items()}
     payload, _ = encode_tensors(tensors, None)
     stream = io.BytesIO()
-    writer = BitstreamWriter(stream, VideoHeader(width, height, Fraction(25), 1),
-                             CodecConfig(model=model, group_size=1, key_interval=1, tile=tile), EncoderInfo())
+    config = CodecConfig(arch="hnerv", model=model, group_size=1, key_interval=1, tile=tile)
+    writer = BitstreamWriter(stream, VideoHeader(width, height, Fraction(25), 1), config, EncoderInfo())
     writer.write_group(0, 0, 1, True, payload)
     writer.finish()
     return stream.getvalue()
@@ -100,14 +100,17 @@ def test_thin_configs_within_the_limits_still_decode():
 def test_the_render_limits_never_refuse_what_the_encoder_writes():
     from nvc.codec.bitstream import decode_cost_problem
     from nvc.codec.config import CodecConfig
-    from nvc.codec.rate import model_for_video
+    from nvc.codec.rate import Tuning, model_for_video
+    from nvc.models import ARCHITECTURES
 
-    for width, height in [(8192, 4352), (4352, 8192), (5970, 5970), (8192, 1), (1, 1), (17, 9), (1920, 1080),
-                          (256, 256), (255, 257)]:
-        for quality in range(0, 52):
-            for tile in (16, 17, 32, 512, 4096):
-                config = CodecConfig(model=model_for_video(quality, height, width), group_size=600, tile=tile)
-                assert decode_cost_problem(config, height, width) is None, (width, height, quality, tile)
+    for arch in ARCHITECTURES:
+        for width, height in [(8192, 4352), (4352, 8192), (5970, 5970), (8192, 1), (1, 1), (17, 9), (1920, 1080),
+                              (256, 256), (255, 257)]:
+            for quality in range(0, 52):
+                model = model_for_video(quality, height, width, Tuning(arch=arch))
+                for tile in (16, 17, 32, 512, 4096):
+                    config = CodecConfig(arch=arch, model=model, group_size=600, tile=tile)
+                    assert decode_cost_problem(config, height, width) is None, (arch, width, height, quality, tile)
 
 
 def test_the_encoder_refuses_a_tuned_network_the_decoder_would_refuse(tmp_path):

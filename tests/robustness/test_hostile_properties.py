@@ -22,8 +22,10 @@ from nvc.codec.container import SIGNATURE
 
 from ..bitstream_tools import fix_crcs
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "v1"
-FILES = {name: (GOLDEN / name).read_bytes() for name in ("key8x8.nvc", "inter16x8.nvc")}
+GOLDEN = Path(__file__).parents[1] / "golden"
+FILES = {name: (GOLDEN / version / name).read_bytes()
+         for version, name in (("v1", "key8x8.nvc"), ("v1", "inter16x8.nvc"), ("v2", "grid24x16.nvc"))}
+"""Two HNeRV files and one with learned feature grids (hnerv-grid)."""
 
 
 def _decode(data: bytes) -> tuple[tuple, list[np.ndarray]]:

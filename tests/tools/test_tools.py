@@ -145,6 +145,11 @@ def test_clip_sequence_is_named_by_file_and_frame_count(tmp_path):
     write_video(path, synthetic_clip(32, 32, 3), VideoInfo(32, 32, Fraction(25)))
     sequence = clip_sequence(str(path), None)
     assert sequence.name == "clip-3f" and sequence.frames.shape == (3, 32, 32, 3)
+    scaled = clip_sequence(str(path), 2, (16, 8))
+    assert scaled.name == "clip-16x8-2f" and scaled.frames.shape == (2, 8, 16, 3)
+    # area averaging: each output pixel is the mean of a 2x4 block of the source, rounded
+    block = sequence.frames[0, :4, :2].astype(np.float64).mean(axis=(0, 1))
+    assert np.abs(scaled.frames[0, 0, 0] - block).max() <= 0.5 + 1e-9
 
 
 def test_old_nvc_rows_get_their_curve(tmp_path):
@@ -164,9 +169,11 @@ def bench_main():
     return main
 
 
-def test_crop_without_uvg_is_refused(tmp_path, bench_main):
+def test_crop_without_uvg_and_scale_with_uvg_are_refused(tmp_path, bench_main):
     with pytest.raises(SystemExit):
         bench_main(["--crop", "16x16", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        bench_main(["--uvg", str(tmp_path), "--scale", "16x16", "--out", str(tmp_path)])
 
 
 def test_tiny_uvg_benchmark_writes_results_report_and_plots_then_resumes(tmp_path, monkeypatch, capsys, bench_main):
@@ -231,7 +238,7 @@ def test_tuning_parses_fit_and_model_overrides():
     assert model.kernels == (1, 1, 3, 3, 3)
     assert model.channels == tuple(c // 2 for c in model_for_video(28, 272, 640).channels)
     assert Tuning.parse(["arch=hnerv-grid", "grid_times=3"]).model == (("grid_times", 3),)
-    for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"], ["arch=nerv"], ["grid_times=3"]):
+    for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"], ["arch=nerv"], ["arch=hnerv", "grid_times=3"]):
         with pytest.raises(ValueError):
             Tuning.parse(bad)
 
