@@ -101,3 +101,13 @@ def test_encoded_with_grids_the_decoder_gives_what_the_encoder_scored(tiny_clip,
         frames = list(video.frames())
     mse = np.mean([(a.astype(np.float64) - b) ** 2 for a, b in zip(tiny_clip, frames, strict=True)])
     assert abs(10 * np.log10(255**2 / mse) - report.psnr) < 1e-9
+
+
+def test_it_is_the_default_and_naming_it_changes_no_byte(tiny_clip, tmp_path):
+    """The benchmark's grid curve was run as `--tuning arch=hnerv-grid` before the switch; the
+    default must write the very same file."""
+    named, default = tmp_path / "named.nvc", tmp_path / "default.nvc"
+    nvc.encode(tiny_clip, named, fps=25, tuning=Tuning(arch="hnerv-grid"), **TINY)
+    nvc.encode(tiny_clip, default, fps=25, **TINY)
+    assert CodecConfig().arch == "hnerv-grid"
+    assert named.read_bytes() == default.read_bytes()

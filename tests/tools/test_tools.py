@@ -238,7 +238,8 @@ def test_tuning_parses_fit_and_model_overrides():
     assert model.kernels == (1, 1, 3, 3, 3)
     assert model.channels == tuple(c // 2 for c in model_for_video(28, 272, 640).channels)
     assert Tuning.parse(["arch=hnerv-grid", "grid_times=3"]).model == (("grid_times", 3),)
-    for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"], ["arch=nerv"], ["arch=hnerv", "grid_times=3"]):
+    for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"], ["arch=nerv"],
+                ["arch=hnerv", "grid_times=3"]):
         with pytest.raises(ValueError):
             Tuning.parse(bad)
 
