@@ -101,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--check", action="store_true", help="recompute the JSON of the committed files, compare")
     mode.add_argument("--add", action="store_true", help="encode only the files missing from --out, keep the others")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "golden.json"
     stored = json.loads(target.read_text()) if args.check else None
+    if args.add and target.exists() and json.loads(target.read_text())["format_version"] != nvc.FORMAT_VERSION:
+        parser.error(f"--add encodes files of format version {nvc.FORMAT_VERSION}; {args.out} holds another version")
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
     doc = {"format_version": stored["format_version"] if stored else nvc.FORMAT_VERSION,
            "note": "regenerate only with tools/make_golden.py, and only when the format changes on purpose",
            "files": {}}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import nvc
 from nvc.codec.decoder import Decoder
@@ -99,3 +100,24 @@ def test_random_access_decodes_the_same_frames(version, name):
     with nvc.open(folder / name) as video:
         for index in reversed(range(len(video))):
             assert np.abs(video[index].astype(np.int16) - stored[index]).max() <= FRAME_TOLERANCE
+
+
+def test_add_keeps_the_committed_files_and_refuses_an_older_set(tmp_path):
+    """make_golden --add encodes only what a set lacks, and never a current-version file into an old set."""
+    import shutil
+
+    from tools import make_golden
+
+    old, current = tmp_path / "v1", tmp_path / "v2"
+    shutil.copytree(SETS[1], old)
+    with pytest.raises(SystemExit):
+        make_golden.main(["--add", "--out", str(old)])
+    assert sorted(p.name for p in old.iterdir()) == sorted(p.name for p in SETS[1].iterdir())
+    shutil.copytree(SETS[2], current)
+    threads = torch.get_num_threads()
+    try:
+        assert make_golden.main(["--add", "--out", str(current)]) == 0  # sets one thread, as the files were made
+    finally:
+        torch.set_num_threads(threads)
+    for path in SETS[2].iterdir():
+        assert (current / path.name).read_bytes() == path.read_bytes(), path.name
