@@ -327,8 +327,12 @@ class HNeRV(nn.Module):
     def boundary_features(self, frame_indices: torch.Tensor) -> torch.Tensor:
         """Run the untiled low-resolution stages on whole frames."""
         x = self.stem(self.embeddings[frame_indices])
-        for stage in self.untiled_stages:
-            x = stage(x)
+        for i, stage in enumerate(self.untiled_stages):
+            x = self.after_untiled_stage(i, stage(x), frame_indices)
+        return x
+
+    def after_untiled_stage(self, stage: int, x: torch.Tensor, frame_indices: torch.Tensor) -> torch.Tensor:
+        """What follows untiled stage ``stage``: nothing here; a subclass adds its encodings."""
         return x
 
     def tiled_part(self, x: torch.Tensor, window: Window | None) -> torch.Tensor:

@@ -97,13 +97,9 @@ class HNeRVGrid(HNeRV):
         self.grids = nn.ParameterDict({name.split(".")[1]: nn.Parameter(torch.zeros(shape))
                                        for name, shape in config.grid_shapes(height, width).items()})
 
-    def boundary_features(self, frame_indices: torch.Tensor) -> torch.Tensor:
-        x = self.stem(self.embeddings[frame_indices])
-        for i, stage in enumerate(self.untiled_stages):
-            x = stage(x)
-            if str(i) in self.grids:
-                x = x + self.grid_at(i, frame_indices, x.shape[-2:])
-        return x
+    def after_untiled_stage(self, stage: int, x: torch.Tensor, frame_indices: torch.Tensor) -> torch.Tensor:
+        """The stage's output plus its grid, where it has one."""
+        return x + self.grid_at(stage, frame_indices, x.shape[-2:]) if str(stage) in self.grids else x
 
     def grid_at(self, stage: int, frame_indices: torch.Tensor, size: torch.Size) -> torch.Tensor:
         """Stage ``stage``'s grid for these frames: (N, C, rows, cols), blended in time, upsampled."""
