@@ -18,6 +18,7 @@ from nvc.datasets.limits import MAX_FPS, MAX_FPS_TERM, MAX_FRAMES, MAX_PIXELS, M
 from nvc.models import (
     DEFAULT_ARCHITECTURE,
     ArchitectureConfig,
+    architecture_of,
     config_from_dict,
     config_to_dict,
     get_architecture,
@@ -36,24 +37,26 @@ _MAX_NESTING = 4
 
 @dataclass(frozen=True)
 class CodecConfig:
-    """What rebuilds the networks and renders the frames."""
+    """What rebuilds the networks and renders the frames (the architecture is the model config's)."""
 
-    arch: str = DEFAULT_ARCHITECTURE
     model: ArchitectureConfig = field(default_factory=lambda: get_architecture(DEFAULT_ARCHITECTURE).config_type())
     group_size: int = GROUP_SIZE
     key_interval: int = KEY_INTERVAL
     tile: int = TILE
 
     def __post_init__(self) -> None:
-        config_type = get_architecture(self.arch).config_type
-        if not isinstance(self.model, config_type):
-            raise ValueError(f"arch {self.arch!r} takes a {config_type.__name__}, got a {type(self.model).__name__}")
+        architecture_of(self.model)  # refuses a config no registered architecture takes
         if not 1 <= self.group_size <= MAX_GROUP_SIZE:
             raise ValueError(f"group_size must lie in 1..{MAX_GROUP_SIZE}, got {self.group_size}")
         if not 1 <= self.key_interval <= MAX_FRAMES:
             raise ValueError(f"key_interval must be at least 1, got {self.key_interval}")
         if not 16 <= self.tile <= 4096:
             raise ValueError(f"tile must lie in 16..4096, got {self.tile}")
+
+    @property
+    def arch(self) -> str:
+        """The registered architecture that builds :attr:`model`."""
+        return architecture_of(self.model)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,6 @@ def config_from_json(data: bytes) -> tuple[CodecConfig, EncoderInfo]:
     if not isinstance(model_doc, dict):
         raise ValueError("config field 'model' must be an object")
     config = CodecConfig(
-        arch=arch,
         model=config_from_dict(arch, model_doc),
         group_size=typed_value("group_size", int, doc["group_size"]),
         key_interval=typed_value("key_interval", int, doc["key_interval"]),

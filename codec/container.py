@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 SIGNATURE = b"\x89NVC\r\n\x1a\n"
-FORMAT_VERSION = 2
-MIN_READER_VERSION = 2
+FORMAT_VERSION = 3
+MIN_READER_VERSION = 3
 PREAMBLE = struct.Struct("<8sHH")
 CHUNK_HEAD = struct.Struct("<4sQ")
 CRC = struct.Struct("<I")

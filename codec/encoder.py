@@ -94,7 +94,7 @@ class EncodeOptions:
     def codec_config(self, height: int = 1080, width: int = 1920) -> CodecConfig:
         """The stored config for a video of this size."""
         model = model_for_video(self.quality, height, width, self.tuning)
-        return CodecConfig(arch=self.tuning.architecture, model=model, group_size=self.group_size,
+        return CodecConfig(model=model, group_size=self.group_size,
                            key_interval=self.key_interval, tile=self.tile)
 
 

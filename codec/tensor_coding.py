@@ -7,8 +7,10 @@ shape against the one the config implies and every tensor's symbols against a st
 
 The byte after a tensor's shape holds its coding mode (low four bits) and the kind of table that
 follows (high four bits; nvc.entropy.kinds).  The encoder picks, per tensor, the kind and mode that
-cost the fewest bytes: kind 0 (a count per symbol) or, since format version 2, kind 1 (a few
-counts and two geometric tails), which is what small and sparse tensors mostly take.
+cost the fewest bytes: kind 0 (a count per symbol); since format version 2, kind 1 (a few
+counts and two geometric tails), which is what small and sparse tensors mostly take; since
+version 3, kind 2 (a kind-1 table per channel), which grids and wide convolutions take where
+their channels differ.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def encode_tensors(
                             "symbols_crc": symbols_checksum(symbols)})
         out += kind.to_bytes(table)
         flat, start = values.reshape(-1), 0
-        for count, part_table in kind.parts(table, flat.size):
+        for count, part_table in kind.parts(table, values.shape):
             parts.append((flat[start : start + count], part_table))
             start += count
         stats.append(TensorStats(name, mode, kind.nbytes(table), kind.estimate_bits(table, values), intra_cost))
@@ -108,7 +110,7 @@ def _fits_alphabet(symbols: np.ndarray) -> bool:
 def _cheapest(kinds: Sequence[TableKind], values: np.ndarray) -> tuple[float, TableKind, object]:
     """Bytes (table + estimated code), kind and table of the kind that codes ``values`` cheapest
     (the first on a tie)."""
-    tables = [(kind, kind.fit(values)) for kind in kinds]
+    tables = [(kind, kind.fit(values)) for kind in kinds if kind.accepts(values.shape)]
     return min(((kind.nbytes(table) + kind.estimate_bits(table, values) / 8, kind, table) for kind, table in tables),
                key=lambda option: option[0])
 
@@ -139,7 +141,7 @@ def decode_tensors(
     if length != len(view) - pos:
         raise BitstreamError(f"coded length {length} disagrees with the {len(view) - pos} bytes left",
                              field="coded length", offset=base_offset + length_at)
-    runs = [list(h.kind.parts(h.table, math.prod(h.shape))) for h in headers]
+    runs = [list(h.kind.parts(h.table, h.shape)) for h in headers]
     try:
         decoded = iter(decode_streams(bytes(view[pos:]), [part for tensor_runs in runs for part in tensor_runs]))
     except EntropyFormatError as exc:
@@ -246,7 +248,7 @@ def _read_tensor_header(view, pos, base, name, shape, reference, check_reference
         raise fail("residual on a different quantization grid", "tensor step", step_at)
     checksum_offset = pos + TENSOR.offsets["symbols_crc"]
     try:
-        table, pos = kind.from_bytes(view, pos + TENSOR.size)
+        table, pos = kind.from_bytes(view, pos + TENSOR.size, tuple(shape))
     except EntropyFormatError as exc:
         raise _wrap(exc, base) from None
     header = _TensorHeader(name, tuple(shape), mode, kind, step, fields["symbols_crc"], base + checksum_offset, table)

@@ -7,7 +7,7 @@ input raises EntropyFormatError only. compressai is imported on first use.
 """
 
 from .errors import EntropyFormatError
-from .kinds import FREQUENCY, TABLE_KINDS, FrequencyKind, TableKind, table_kind
+from .kinds import FREQUENCY, SLICED, TABLE_KINDS, TAILED, FrequencyKind, TableKind, table_kind
 from .rans import MAX_SYMBOLS, decode_streams, encode_streams
 from .symbols import SYMBOL_MAX, SYMBOL_MIN, symbols_checksum
 from .tables import (
@@ -24,6 +24,8 @@ from .varint import read_svarint, read_uvarint, write_svarint, write_uvarint
 
 __all__ = [
     "FREQUENCY",
+    "SLICED",
+    "TAILED",
     "TABLE_KINDS",
     "FrequencyKind",
     "TableKind",

@@ -3,7 +3,8 @@
 Every tensor header names the kind of table that follows it (docs/FORMAT.md, "table kind").
 Kind 0, :data:`FREQUENCY`, is one integer frequency table of the tensor's values; kind 1,
 :data:`~.tailed.TAILED` (format version 2), a few counts and two geometric tails that define such a
-table with integer arithmetic.  A new entropy model (per-channel Laplace scales, say) implements
+table with integer arithmetic; kind 2, :data:`~.sliced.SLICED` (format version 3), one kind-1
+table per channel.  A new entropy model implements
 :class:`TableKind`, registers under the next number in :data:`TABLE_KINDS`, and needs no change to
 the tensor coding around it; readers that do not know a kind refuse the file with
 :class:`EntropyFormatError`.
@@ -14,6 +15,7 @@ its tensor's values (:meth:`TableKind.parts`), so one tensor may use several tab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -21,10 +23,11 @@ import numpy as np
 
 from .errors import EntropyFormatError
 from .tables import FrequencyTable, build_table, estimate_bits, table_from_bytes, table_nbytes, table_to_bytes
+from .sliced import SLICED
 from .tailed import TAILED
 from .varint import Buffer
 
-__all__ = ["FREQUENCY", "TABLE_KINDS", "TAILED", "FrequencyKind", "TableKind", "table_kind"]
+__all__ = ["FREQUENCY", "SLICED", "TABLE_KINDS", "TAILED", "FrequencyKind", "TableKind", "table_kind"]
 
 
 class TableKind(Protocol):
@@ -33,16 +36,20 @@ class TableKind(Protocol):
     number: int
     """What the tensor header stores for this kind (0..15)."""
 
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        """Whether a tensor of this shape may be coded with this kind."""
+        ...
+
     def fit(self, values: np.ndarray) -> Any:
-        """A table for these integer values (the encoder's side; floats allowed)."""
+        """A table for these integer values, shaped like their tensor (the encoder's side; floats allowed)."""
         ...
 
     def to_bytes(self, table: Any) -> bytes:
         ...
 
-    def from_bytes(self, buf: Buffer, pos: int) -> tuple[Any, int]:
-        """Parse a table at ``pos``; returns it and the offset past it (hostile input: integer checks
-        only, EntropyFormatError on any problem)."""
+    def from_bytes(self, buf: Buffer, pos: int, shape: tuple[int, ...]) -> tuple[Any, int]:
+        """Parse the table of a tensor of ``shape`` at ``pos``; returns it and the offset past it
+        (hostile input: integer checks only, EntropyFormatError on any problem)."""
         ...
 
     def nbytes(self, table: Any) -> int:
@@ -53,8 +60,8 @@ class TableKind(Protocol):
         """Bits the rANS string spends on ``values`` with this table."""
         ...
 
-    def parts(self, table: Any, count: int) -> Sequence[tuple[int, FrequencyTable]]:
-        """The runs of a tensor's ``count`` values (row-major) and the frequency table coding each."""
+    def parts(self, table: Any, shape: tuple[int, ...]) -> Sequence[tuple[int, FrequencyTable]]:
+        """The runs of a tensor's values (row-major) and the frequency table coding each."""
         ...
 
 
@@ -63,13 +70,16 @@ class FrequencyKind:
 
     number = 0
 
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        return True
+
     def fit(self, values: np.ndarray) -> FrequencyTable:
         return build_table(values)
 
     def to_bytes(self, table: FrequencyTable) -> bytes:
         return table_to_bytes(table)
 
-    def from_bytes(self, buf: Buffer, pos: int) -> tuple[FrequencyTable, int]:
+    def from_bytes(self, buf: Buffer, pos: int, shape: tuple[int, ...] = ()) -> tuple[FrequencyTable, int]:
         return table_from_bytes(buf, pos)
 
     def nbytes(self, table: FrequencyTable) -> int:
@@ -78,12 +88,12 @@ class FrequencyKind:
     def estimate_bits(self, table: FrequencyTable, values: np.ndarray) -> float:
         return estimate_bits(table, values)
 
-    def parts(self, table: FrequencyTable, count: int) -> Sequence[tuple[int, FrequencyTable]]:
-        return [(count, table)]
+    def parts(self, table: FrequencyTable, shape: tuple[int, ...]) -> Sequence[tuple[int, FrequencyTable]]:
+        return [(math.prod(shape), table)]
 
 
 FREQUENCY = FrequencyKind()
-TABLE_KINDS: dict[int, TableKind] = {FREQUENCY.number: FREQUENCY, TAILED.number: TAILED}
+TABLE_KINDS: dict[int, TableKind] = {FREQUENCY.number: FREQUENCY, TAILED.number: TAILED, SLICED.number: SLICED}
 """Every kind a reader knows; the encoder codes each tensor with whichever costs fewer bytes."""
 
 

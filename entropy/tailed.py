@@ -89,6 +89,9 @@ class TailedKind:
 
     number = 1
 
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        return True
+
     def fit(self, values: np.ndarray) -> TailedTable:
         """A cheap table of this kind for the values (their span: at most MAX_ALPHABET = 2**16).
 
@@ -115,7 +118,7 @@ class TailedKind:
         parts.append(_RATIOS.pack(table.left, table.right))
         return b"".join(parts)
 
-    def from_bytes(self, buf: Buffer, pos: int) -> tuple[TailedTable, int]:
+    def from_bytes(self, buf: Buffer, pos: int, shape: tuple[int, ...] = ()) -> tuple[TailedTable, int]:
         """Parse and check every field before building anything (at most 2**16 counts)."""
         precision, offset, size, size_at, pos = read_table_start(buf, pos, "tailed")
         if size > 1 << precision:
@@ -151,8 +154,8 @@ class TailedKind:
             return math.inf
         return _bits(table, np.bincount(flat, minlength=table.size))
 
-    def parts(self, table: TailedTable, count: int) -> Sequence[tuple[int, FrequencyTable]]:
-        return [(count, table.frequencies())]
+    def parts(self, table: TailedTable, shape: tuple[int, ...]) -> Sequence[tuple[int, FrequencyTable]]:
+        return [(math.prod(shape), table.frequencies())]
 
 
 def _bits(table: TailedTable, counts: np.ndarray) -> float:

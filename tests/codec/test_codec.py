@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -97,11 +98,19 @@ def test_symbols_wider_than_one_table_are_a_typed_encoder_error():
         encode_tensors(too_wide, None)
 
 
-def test_config_refuses_a_model_of_another_architecture():
+def test_config_takes_its_architecture_from_the_model_config_type():
     from nvc.models import HNeRVConfig
+    from nvc.models.hnerv_grid import HNeRVGridConfig
 
-    with pytest.raises(ValueError, match="hnerv-grid"):
-        CodecConfig(arch="hnerv-grid", model=HNeRVConfig())
+    assert CodecConfig(model=HNeRVConfig()).arch == "hnerv"
+    assert CodecConfig(model=HNeRVGridConfig()).arch == "hnerv-grid"  # a subclass, yet another architecture
+
+    @dataclass(frozen=True)
+    class Unregistered(HNeRVConfig):
+        pass
+
+    with pytest.raises(ValueError, match="no registered architecture"):
+        CodecConfig(model=Unregistered())
 
 
 def test_config_json_is_strict():

@@ -1,7 +1,9 @@
 """Golden files: committed .nvc files must keep decoding to the same symbols and frames.
 
-tests/golden/v1/ holds two tiny files of format version 1 and tests/golden/v2/ the same two of
-format version 2 (kind-1 tables in most tensors) plus one with the hnerv-grid architecture, each set
+tests/golden/v1/ holds two tiny files of format version 1, tests/golden/v2/ the same two of
+format version 2 (kind-1 tables in most tensors) plus one with the hnerv-grid architecture, and
+tests/golden/v3/ the three again as version 3 writes them (table kind 2 pays only on larger
+networks than these; tests/entropy/test_sliced.py pins its rules), each set
 made by tools/make_golden.py (a new set only when the format version changes on purpose, a new file
 with --add) with golden.json: what they decode to.  The entropy
 decoder works on integers only, so every group's symbols must match their stored sha256 exactly,
@@ -29,7 +31,7 @@ from tools.make_golden import frames_sha256, golden_names, steps_sha256, symbols
 from ..bitstream_tools import chunk_list, parse_group
 
 ROOT = Path(__file__).parents[1] / "golden"
-SETS = {1: ROOT / "v1", 2: ROOT / "v2"}
+SETS = {1: ROOT / "v1", 2: ROOT / "v2", 3: ROOT / "v3"}
 """Format version -> the folder of its golden set."""
 DOCS = {version: json.loads((folder / "golden.json").read_text()) for version, folder in SETS.items()}
 FILES = [pytest.param(version, name, id=f"v{version}-{name}")
@@ -108,16 +110,17 @@ def test_add_keeps_the_committed_files_and_refuses_an_older_set(tmp_path):
 
     from tools import make_golden
 
-    old, current = tmp_path / "v1", tmp_path / "v2"
-    shutil.copytree(SETS[1], old)
+    version = nvc.FORMAT_VERSION
+    old, current = tmp_path / "old", tmp_path / "current"
+    shutil.copytree(SETS[version - 1], old)
     with pytest.raises(SystemExit):
         make_golden.main(["--add", "--out", str(old)])
-    assert sorted(p.name for p in old.iterdir()) == sorted(p.name for p in SETS[1].iterdir())
-    shutil.copytree(SETS[2], current)
+    assert sorted(p.name for p in old.iterdir()) == sorted(p.name for p in SETS[version - 1].iterdir())
+    shutil.copytree(SETS[version], current)
     threads = torch.get_num_threads()
     try:
         assert make_golden.main(["--add", "--out", str(current)]) == 0  # sets one thread, as the files were made
     finally:
         torch.set_num_threads(threads)
-    for path in SETS[2].iterdir():
+    for path in SETS[version].iterdir():
         assert (current / path.name).read_bytes() == path.read_bytes(), path.name

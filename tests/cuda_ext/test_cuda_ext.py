@@ -388,7 +388,7 @@ def random_symbols(config: CodecConfig, height: int, width: int, frames: int) ->
 @needs_cuda
 def test_gpu_decoder_render_matches_the_cpu(exact_convs):
     height, width = 180, 320
-    config = CodecConfig(arch="hnerv", model=hnerv_sized(28, height, width), tile=64)
+    config = CodecConfig(model=hnerv_sized(28, height, width), tile=64)
     symbols = random_symbols(config, height, width, 3)
     cpu = list(render_frames(config, height, width, symbols, 3))
     gpu = list(render_frames(config, height, width, symbols, 3, device="cuda", batch=2))

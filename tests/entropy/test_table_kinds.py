@@ -27,7 +27,7 @@ class HalvesKind(FrequencyKind):
         first, second, _ = table
         return FREQUENCY.to_bytes(first) + FREQUENCY.to_bytes(second)
 
-    def from_bytes(self, buf, pos):
+    def from_bytes(self, buf, pos, shape):
         first, pos = FREQUENCY.from_bytes(buf, pos)
         second, pos = FREQUENCY.from_bytes(buf, pos)
         return (first, second, None), pos
@@ -40,7 +40,8 @@ class HalvesKind(FrequencyKind):
         half = flat.size // 2
         return FREQUENCY.estimate_bits(table[0], flat[:half]) + FREQUENCY.estimate_bits(table[1], flat[half:])
 
-    def parts(self, table, count):
+    def parts(self, table, shape):
+        count = int(np.prod(shape))
         half = count // 2
         return [(half, table[0]), (count - half, table[1])]
 

@@ -51,7 +51,7 @@ def test_fit_round_trips_and_codes_its_values(seed):
     assert len(data) == TAILED.nbytes(table) < 40
     parsed, end = TAILED.from_bytes(b"xx" + data + b"yy", 2)
     assert parsed == table and end == 2 + len(data)
-    [(count, freqs)] = TAILED.parts(parsed, values.size)
+    [(count, freqs)] = TAILED.parts(parsed, values.shape)
     coded = encode_streams([(values, freqs)])
     estimate = TAILED.estimate_bits(table, values)
     assert estimate <= len(coded) * 8 <= estimate + 128  # the ideal code length, plus rANS's final states

@@ -78,7 +78,7 @@ def test_config_rejects_bad_grids(bad):
 def test_sizes_itself_within_the_decoders_cost_bounds():
     for height, width in ((1, 1), (24, 40), (144, 176), (272, 640), (1080, 1920), (4352, 8192)):
         for scale in (0.5, 1.0):
-            config = CodecConfig(arch="hnerv-grid", model=GRID.size(height, width, scale), group_size=600)
+            config = CodecConfig(model=GRID.size(height, width, scale), group_size=600)
             assert decode_cost_problem(config, height, width) is None, (height, width)
 
 

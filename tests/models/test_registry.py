@@ -90,7 +90,7 @@ def still(monkeypatch) -> StillArchitecture:
 
 def test_a_registered_architecture_goes_through_the_codec_untouched(still):
     """Registering in nvc.models is all it takes: header, cost bounds, coding, decoding, -v line."""
-    config = CodecConfig(arch="still", model=StillConfig(), group_size=2, key_interval=1, tile=16)
+    config = CodecConfig(model=StillConfig(), group_size=2, key_interval=1, tile=16)
     assert config_from_json(config_to_json(config, EncoderInfo()))[0] == config
     assert decode_cost_problem(config, 6, 5) is None
     assert describe_render(config, "cuda") == "PyTorch fallback: architecture 'still' has no fused CUDA path"
@@ -145,5 +145,5 @@ def test_hnerv_sizes_itself_within_its_cost_bounds():
     for height, width in ((1, 1), (24, 40), (144, 176), (272, 640)):
         for scale in (0.5, 1.0):
             model = hnerv.size(height, width, scale)
-            assert decode_cost_problem(CodecConfig(arch="hnerv", model=model), height, width) is None
+            assert decode_cost_problem(CodecConfig(model=model), height, width) is None
             assert math.prod(model.parameter_shapes(height, width, 1)["embeddings"]) > 0

@@ -6,8 +6,8 @@ Every .nvc file is hostile: each malformed input in these suites must end in
 and end chunk around each edit so the check a case aims at is the one that fires.  Each case
 states the field the error must name; the error's offset must be where that field starts in the
 file.  On the CLI the same files end with exit code 4, one line on stderr naming field and byte,
-and no output left behind.  (Table kind 1 has its own hostile cases: tests/entropy/test_tailed.py
-and test_tensors.py.)
+and no output left behind.  (Table kinds 1 and 2 have their own hostile cases: tests/entropy/test_tailed.py,
+test_sliced.py and test_tensors.py.)
 """
 
 from __future__ import annotations

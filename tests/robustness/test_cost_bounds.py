@@ -36,7 +36,7 @@ def _crafted_file(model, width: int, height: int, tile: int = 16) -> bytes:
     tensors = {name: QuantizedTensor(torch.zeros(shape, dtype=torch.int64), 0.5) for name, shape in shapes.items()}
     payload, _ = encode_tensors(tensors, None)
     stream = io.BytesIO()
-    config = CodecConfig(arch="hnerv", model=model, group_size=1, key_interval=1, tile=tile)
+    config = CodecConfig(model=model, group_size=1, key_interval=1, tile=tile)
     writer = BitstreamWriter(stream, VideoHeader(width, height, Fraction(25), 1), config, EncoderInfo())
     writer.write_group(0, 0, 1, True, payload)
     writer.finish()
@@ -109,7 +109,7 @@ def test_the_render_limits_never_refuse_what_the_encoder_writes():
             for quality in range(0, 52):
                 model = model_for_video(quality, height, width, Tuning(arch=arch))
                 for tile in (16, 17, 32, 512, 4096):
-                    config = CodecConfig(arch=arch, model=model, group_size=600, tile=tile)
+                    config = CodecConfig(model=model, group_size=600, tile=tile)
                     assert decode_cost_problem(config, height, width) is None, (arch, width, height, quality, tile)
 
 

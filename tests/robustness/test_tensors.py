@@ -104,9 +104,9 @@ def test_unknown_mode(mode):
     _tensor_edit(SMALL, 0, lambda p, layout, t: (splice(p, t.mode_at, 1, bytes([mode])), t.mode_at), "tensor mode")
 
 
-@pytest.mark.parametrize("byte", [0x20, 0xF0, 0x21])
+@pytest.mark.parametrize("byte", [0x30, 0xF0, 0x31])
 def test_unknown_table_kind(byte):
-    """The high four bits of the mode byte name the table kind; kinds 0 and 1 are known."""
+    """The high four bits of the mode byte name the table kind; kinds 0, 1 and 2 are known."""
     _tensor_edit(SMALL, 0, lambda p, layout, t: (splice(p, t.mode_at, 1, bytes([byte])), t.mode_at), "table kind",
                  match="unknown table kind")
 
