@@ -109,10 +109,18 @@ def _fits_alphabet(symbols: np.ndarray) -> bool:
 
 def _cheapest(kinds: Sequence[TableKind], values: np.ndarray) -> tuple[float, TableKind, object]:
     """Bytes (table + estimated code), kind and table of the kind that codes ``values`` cheapest
-    (the first on a tie)."""
-    tables = [(kind, kind.fit(values)) for kind in kinds if kind.accepts(values.shape)]
-    return min(((kind.nbytes(table) + kind.estimate_bits(table, values) / 8, kind, table) for kind, table in tables),
-               key=lambda option: option[0])
+    (the first on a tie); a kind whose lower bound cannot beat the best so far is not fitted."""
+    best: tuple[float, TableKind, object] | None = None
+    for kind in kinds:
+        if not kind.accepts(values.shape) or (best is not None and kind.least_bytes(values) >= best[0]):
+            continue
+        table = kind.fit(values)
+        cost = kind.nbytes(table) + kind.estimate_bits(table, values) / 8
+        if best is None or cost < best[0]:
+            best = (cost, kind, table)
+    if best is None:
+        raise ValueError(f"none of the table kinds {[kind.number for kind in kinds]} takes shape {values.shape}")
+    return best
 
 
 def decode_tensors(

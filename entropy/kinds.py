@@ -22,8 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import EntropyFormatError
-from .tables import FrequencyTable, build_table, estimate_bits, table_from_bytes, table_nbytes, table_to_bytes
 from .sliced import SLICED
+from .tables import FrequencyTable, build_table, estimate_bits, table_from_bytes, table_nbytes, table_to_bytes
 from .tailed import TAILED
 from .varint import Buffer
 
@@ -38,6 +38,11 @@ class TableKind(Protocol):
 
     def accepts(self, shape: tuple[int, ...]) -> bool:
         """Whether a tensor of this shape may be coded with this kind."""
+        ...
+
+    def least_bytes(self, values: np.ndarray) -> float:
+        """A lower bound of what this kind's table and code could cost for ``values``: the encoder
+        does not fit a kind whose bound is no better than a kind it has already fitted."""
         ...
 
     def fit(self, values: np.ndarray) -> Any:
@@ -72,6 +77,9 @@ class FrequencyKind:
 
     def accepts(self, shape: tuple[int, ...]) -> bool:
         return True
+
+    def least_bytes(self, values: np.ndarray) -> float:
+        return 0.0
 
     def fit(self, values: np.ndarray) -> FrequencyTable:
         return build_table(values)

@@ -26,10 +26,12 @@ from .tables import FrequencyTable
 from .tailed import TAILED, TailedTable
 from .varint import Buffer
 
-__all__ = ["MAX_RUNS", "SLICED", "SlicedKind", "SlicedTable"]
+__all__ = ["MAX_RUNS", "MIN_TAILED_BYTES", "SLICED", "SlicedKind", "SlicedTable"]
 
 MAX_RUNS = 4096
 """Most runs of values (one table each) a sliced tensor may have: bounds the coder's per-run work."""
+MIN_TAILED_BYTES = 10
+"""The smallest kind-1 table: precision, offset, size, core start, core length, one count, two ratios."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,13 @@ class SlicedKind:
 
     def accepts(self, shape: tuple[int, ...]) -> bool:
         return bool(allowed_axes(shape))
+
+    def least_bytes(self, values: np.ndarray) -> float:
+        """Over the allowed axes, the least of: each slice's empirical entropy (no static table codes
+        a slice in fewer bits) plus the smallest kind-1 table, per slice.  Fitting a table per
+        slice costs 10-20x a whole-tensor table; this bound skips it where it cannot pay."""
+        return min(1 + sum(_entropy_bits(piece) / 8 + MIN_TAILED_BYTES for piece in _slices(values, axis))
+                   for axis in allowed_axes(values.shape))
 
     def fit(self, values: np.ndarray) -> SlicedTable:
         """The cheaper of the allowed slicings (axis 0, axis 1)."""
@@ -96,6 +105,12 @@ def allowed_axes(shape: tuple[int, ...]) -> list[int]:
 
 def _slices(values: np.ndarray, axis: int) -> list[np.ndarray]:
     return [np.take(values, i, axis=axis) for i in range(values.shape[axis])]
+
+
+def _entropy_bits(values: np.ndarray) -> float:
+    """The values' zeroth-order empirical entropy, in bits (their count times it)."""
+    counts = np.unique(values, return_counts=True)[1]
+    return float(values.size * np.log2(values.size) - np.sum(counts * np.log2(counts)))
 
 
 SLICED = SlicedKind()

@@ -92,6 +92,9 @@ class TailedKind:
     def accepts(self, shape: tuple[int, ...]) -> bool:
         return True
 
+    def least_bytes(self, values: np.ndarray) -> float:
+        return 0.0
+
     def fit(self, values: np.ndarray) -> TailedTable:
         """A cheap table of this kind for the values (their span: at most MAX_ALPHABET = 2**16).
 

@@ -64,6 +64,17 @@ def _kinds(payload: bytes, tensors: dict[str, QuantizedTensor]) -> dict[str, int
     return {h.name: h.kind.number for h in headers}
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_lower_bound_never_exceeds_what_a_fitted_table_costs(seed):
+    """The encoder skips fitting kind 2 where this bound cannot beat a kind already fitted; a bound
+    above the real cost would make it skip a table that pays."""
+    rng = np.random.default_rng(seed)
+    for values in (_channels(seed), _channels(seed, (6, 5, 3, 3)), rng.integers(-2, 3, (4, 30)),
+                   np.zeros((3, 8), np.int64)):
+        table = SLICED.fit(values)
+        assert SLICED.least_bytes(values) <= SLICED.nbytes(table) + SLICED.estimate_bits(table, values) / 8
+
+
 def test_allowed_axes():
     assert allowed_axes((12,)) == []  # a vector: a table per value would be absurd
     assert allowed_axes((1, 5, 3)) == [1]  # one slice is no slicing
