@@ -51,17 +51,22 @@ class SlicedKind:
         return bool(allowed_axes(shape))
 
     def least_bytes(self, values: np.ndarray) -> float:
-        """Over the allowed axes, the least of: each slice's empirical entropy (no static table codes
-        a slice in fewer bits) plus the smallest kind-1 table, per slice.  Fitting a table per
-        slice costs 10-20x a whole-tensor table; this bound skips it where it cannot pay."""
-        return min(1 + MIN_TAILED_BYTES * values.shape[axis] + float(_entropy_bits(_rows(values, axis)).sum()) / 8
-                   for axis in allowed_axes(values.shape))
+        """The least of :func:`_least_bytes` over the allowed axes.  Fitting a table per slice
+        costs 10-20x a whole-tensor table; this bound skips it where it cannot pay."""
+        return min(_least_bytes(values, axis) for axis in allowed_axes(values.shape))
 
     def fit(self, values: np.ndarray) -> SlicedTable:
-        """The cheaper of the allowed slicings (axis 0, axis 1)."""
-        options = [SlicedTable(axis, tuple(TAILED.fit(piece) for piece in _slices(values, axis)))
-                   for axis in allowed_axes(values.shape)]
-        return min(options, key=lambda table: self.nbytes(table) * 8 + self.estimate_bits(table, values))
+        """The cheaper of the allowed slicings (axis 0 first; axis 1 only where its bound may beat it)."""
+        best: tuple[float, SlicedTable] | None = None
+        for axis in allowed_axes(values.shape):
+            if best is not None and _least_bytes(values, axis) >= best[0]:
+                continue
+            table = SlicedTable(axis, tuple(TAILED.fit(piece) for piece in _slices(values, axis)))
+            cost = self.nbytes(table) + self.estimate_bits(table, values) / 8
+            if best is None or cost < best[0]:
+                best = (cost, table)
+        assert best is not None, "fit only where accepts() holds"
+        return best[1]
 
     def to_bytes(self, table: SlicedTable) -> bytes:
         return bytes([table.axis]) + b"".join(TAILED.to_bytes(t) for t in table.tables)
@@ -78,7 +83,7 @@ class SlicedKind:
         pos += 1
         tables = []
         for _ in range(shape[axis]):
-            table, pos = TAILED.from_bytes(buf, pos, shape)
+            table, pos = TAILED.from_bytes(buf, pos)
             tables.append(table)
         return SlicedTable(axis, tuple(tables)), pos
 
@@ -101,6 +106,12 @@ def allowed_axes(shape: tuple[int, ...]) -> list[int]:
     if len(shape) < 2:
         return []
     return [axis for axis in (0, 1) if shape[axis] >= 2 and math.prod(shape[: axis + 1]) <= MAX_RUNS]
+
+
+def _least_bytes(values: np.ndarray, axis: int) -> float:
+    """What slicing along ``axis`` costs at least: each slice's empirical entropy (no static table
+    codes a slice in fewer bits) plus the smallest kind-1 table, per slice, and the axis byte."""
+    return 1 + MIN_TAILED_BYTES * values.shape[axis] + float(_entropy_bits(_rows(values, axis)).sum()) / 8
 
 
 def _slices(values: np.ndarray, axis: int) -> list[np.ndarray]:

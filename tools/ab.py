@@ -85,7 +85,7 @@ def _arm_key(clip: str, preset: str, quality: int, seed: int, items: list[str]) 
 def _naming_architecture(items: list[str], tuning: Tuning) -> list[str]:
     """An arm's items with its architecture named, so that after a change of default the old
     default's cached rows are not taken for the new one's."""
-    return items if any(item.startswith("arch=") for item in items) else [*items, f"arch={tuning.architecture}"]
+    return items if tuning.arch else [*items, f"arch={tuning.architecture}"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,13 +22,13 @@ Files (all tiny, preset ultrafast, one frame per group so every group is its own
 - ``grid24x16.nvc`` (since version 2): 24x16, 3 frames, inter16x8's grouping, architecture
   ``hnerv-grid`` (24x16 is about the smallest frame whose network has an untiled stage, so a
   learned grid); added to the v2 set with ``--add`` when it became the encoder's default.
-
-The v3 set holds the same three files. None of them takes table kind 2 (per-channel tables pay
-only on networks far larger than these); tests/entropy/test_sliced.py pins its rules.
 - ``golden.json``: per file, its sha256, the sha256 of every group's symbols (every tensor in
   coding order, each symbol as a little-endian int32), the sha256 of its steps (little-endian
   float32) and the sha256 of the decoded frames (uint8, T x H x W x 3, C order).
 - ``<name>.frames.npy``: the decoded frames (``np.save``, no pickle).
+
+The v3 set holds the same three files. None of them takes table kind 2 (per-channel tables pay
+only on networks far larger than these); tests/entropy/test_sliced.py pins its rules.
 """
 
 from __future__ import annotations
