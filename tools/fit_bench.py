@@ -6,14 +6,27 @@ noisy machine slows them alike. Prints the median iterations per second of each 
 to the first.
 
     python -m tools.fit_bench --clip bikes --iterations 60 --runs 3 --tunings precision=float32 ""
+
+``--baseline-rev REV`` also times tunings of the code at a git revision (798cfd9 or later), installed
+into a temporary folder and run in its own process, taking turns with the working tree's: a change to
+the fitting code is then measured against the code before it, not against another tuning of itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import io
+import os
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 
@@ -25,6 +38,20 @@ from nvc.models import fit_group
 from .ab import CLIPS, load_clip
 
 __all__ = ["main", "iterations_per_second"]
+
+_PROBE = """
+import sys, torch
+from nvc.codec.rate import Tuning
+from tools.ab import load_clip
+from tools.fit_bench import iterations_per_second
+clip, text, iterations, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+frames = torch.from_numpy(load_clip(clip)).permute(0, 3, 1, 2).float().div_(255)
+iterations_per_second(frames, Tuning.parse(text.split()), 3)  # warm-up, as the working tree's arms are
+print(iterations_per_second(frames, Tuning.parse(text.split()), iterations))
+"""
+"""One timing by the code of another revision (the API of tools.fit_bench and tools.ab since 798cfd9), after
+a short untimed fit: a fresh process pays for creating its kernels on the first one."""
 
 
 def iterations_per_second(frames: torch.Tensor, tuning: Tuning, iterations: int) -> float:
@@ -41,6 +68,27 @@ def iterations_per_second(frames: torch.Tensor, tuning: Tuning, iterations: int)
     return iterations / (time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def _revision_timer(rev: str, clip: str, iterations: int, threads: int) -> Iterator[Callable[[str], float]]:
+    """Install nvc as of git revision ``rev`` into a temporary folder; yield a timer of its tunings."""
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=repo, check=True, capture_output=True).stdout
+    with tempfile.TemporaryDirectory(prefix="nvc-rev-") as tmp:
+        tree, site = Path(tmp, "tree"), Path(tmp, "site")
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tree, filter="data")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                        "--target", str(site), str(tree)], check=True, capture_output=True)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(tree)])}
+
+        def timer(text: str) -> float:
+            probe = [sys.executable, "-c", _PROBE, clip, text, str(iterations), str(threads)]
+            done = subprocess.run(probe, cwd=site, env=env, check=True, capture_output=True, text=True)
+            return float(done.stdout.split()[-1])
+
+        yield timer
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", default="bikes", choices=list(CLIPS))
@@ -49,20 +97,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tunings", nargs="+", default=["precision=float32", ""],
                         help="space-separated NAME=VALUE lists, one string per tuning ('' = the default)")
+    parser.add_argument("--baseline-rev", help="also time --baseline-tunings of the code at this git revision")
+    parser.add_argument("--baseline-tunings", nargs="+", default=[""], help="as --tunings, for --baseline-rev")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     frames = torch.from_numpy(load_clip(args.clip)).permute(0, 3, 1, 2).float().div_(255)
-    tunings = {text: Tuning.parse(text.split()) for text in args.tunings}
-    rates: dict[str, list[float]] = {text: [] for text in tunings}
-    for _ in range(args.runs):
-        for text, tuning in tunings.items():
-            rates[text].append(iterations_per_second(frames, tuning, args.iterations))
-    first = statistics.median(rates[args.tunings[0]])
+    timers: dict[str, Callable[[], float]] = {}
+    with contextlib.ExitStack() as stack:
+        if args.baseline_rev:
+            timer = stack.enter_context(_revision_timer(args.baseline_rev, args.clip, args.iterations, args.threads))
+            for text in args.baseline_tunings:
+                timers[f"{args.baseline_rev}: {text or '(default)'}"] = functools.partial(timer, text)
+        for text in args.tunings:
+            timers[text or "(default)"] = functools.partial(iterations_per_second, frames, Tuning.parse(text.split()),
+                                                            args.iterations)
+        rates: dict[str, list[float]] = {name: [] for name in timers}
+        for _ in range(args.runs):
+            for name, time_it in timers.items():
+                rates[name].append(time_it())
+    first = statistics.median(next(iter(rates.values())))
     print(f"{args.clip}, {tuple(frames.shape)}, {args.iterations} iterations, {args.threads} threads, "
           f"{args.runs} runs (median):")
-    for text, values in rates.items():
+    for name, values in rates.items():
         median = statistics.median(values)
-        print(f"  {text or '(default)':40s} {median:6.2f} it/s  x{median / first:.2f}  "
+        print(f"  {name:40s} {median:6.2f} it/s  x{median / first:.2f}  "
               f"(runs: {', '.join(f'{v:.2f}' for v in values)})")
     return 0
 
