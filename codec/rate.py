@@ -125,7 +125,7 @@ class Tuning:
                 raise ValueError(f"expected NAME=VALUE, got {item!r}")
             pairs.append((name, text))
         arch = next((text for name, text in pairs if name == "arch"), "")
-        model_fields = _tunable_model_fields(arch or default_architecture())
+        model_fields = _tunable_model_fields(cls(arch=arch).architecture)  # refuses an unknown arch
         fit, model, width = [], [], 1.0
         for name, text in pairs:
             try:

@@ -81,13 +81,14 @@ def encode_tensors(
         if not _fits_alphabet(symbols):
             raise CodecRuntimeError(f"tensor {name!r}: symbols span more than the {MAX_ALPHABET} values a table holds"
                                     f" (fitted states saturate at +-{MAX_SYMBOL})")
-        cost, kind, table = _cheapest(kinds, symbols)
-        mode, values, intra_cost = INTRA, symbols, cost
+        choice = _cheapest(kinds, symbols)
+        mode, values, intra_cost = INTRA, symbols, choice.cost
         ref = None if reference is None else reference.get(name)
         if ref is not None and ref.step == coded.step and tuple(ref.symbols.shape) == symbols.shape:
             residual = symbols - ref.symbols.numpy().astype(np.int64)
-            if _fits_alphabet(residual) and (best := _cheapest(kinds, residual))[0] < cost:
-                (cost, kind, table), mode, values = best, RESIDUAL, residual
+            if _fits_alphabet(residual) and (residual_choice := _cheapest(kinds, residual)).cost < choice.cost:
+                choice, mode, values = residual_choice, RESIDUAL, residual
+        kind, table = choice.kind, choice.table
         out += bytes([symbols.ndim]) + b"".join(write_uvarint(d) for d in symbols.shape)
         out += TENSOR.pack({"mode": mode | kind.number << _MODE_BITS, "step": coded.step,
                             "symbols_crc": symbols_checksum(symbols)})
@@ -96,7 +97,7 @@ def encode_tensors(
         for count, part_table in kind.parts(table, values.shape):
             parts.append((flat[start : start + count], part_table))
             start += count
-        stats.append(TensorStats(name, mode, kind.nbytes(table), kind.estimate_bits(table, values), intra_cost))
+        stats.append(TensorStats(name, mode, choice.table_bytes, choice.coded_bits, intra_cost))
     coded_bytes = encode_streams(parts)
     out += write_uvarint(len(coded_bytes)) + coded_bytes
     return bytes(out), stats
@@ -107,17 +108,32 @@ def _fits_alphabet(symbols: np.ndarray) -> bool:
     return int(symbols.max()) - int(symbols.min()) < MAX_ALPHABET
 
 
-def _cheapest(kinds: Sequence[TableKind], values: np.ndarray) -> tuple[float, TableKind, object]:
-    """Bytes (table + estimated code), kind and table of the kind that codes ``values`` cheapest
-    (the first on a tie); a kind whose lower bound cannot beat the best so far is not fitted."""
-    best: tuple[float, TableKind, object] | None = None
+@dataclass(frozen=True)
+class _TableChoice:
+    """A fitted table of one kind for one tensor's values, with what coding them by it costs."""
+
+    kind: TableKind
+    table: object
+    table_bytes: int
+    coded_bits: float
+
+    @property
+    def cost(self) -> float:
+        """Bytes: the table's plus the estimated code's."""
+        return self.table_bytes + self.coded_bits / 8
+
+
+def _cheapest(kinds: Sequence[TableKind], values: np.ndarray) -> _TableChoice:
+    """The kind (and its table) that codes ``values`` cheapest, the first on a tie; a kind whose
+    lower bound cannot beat the best so far is not fitted."""
+    best: _TableChoice | None = None
     for kind in kinds:
-        if not kind.accepts(values.shape) or (best is not None and kind.least_bytes(values) >= best[0]):
+        if not kind.accepts(values.shape) or (best is not None and kind.least_bytes(values) >= best.cost):
             continue
         table = kind.fit(values)
-        cost = kind.nbytes(table) + kind.estimate_bits(table, values) / 8
-        if best is None or cost < best[0]:
-            best = (cost, kind, table)
+        choice = _TableChoice(kind, table, kind.nbytes(table), kind.estimate_bits(table, values))
+        if best is None or choice.cost < best.cost:
+            best = choice
     if best is None:
         raise ValueError(f"none of the table kinds {[kind.number for kind in kinds]} takes shape {values.shape}")
     return best
