@@ -44,7 +44,7 @@ def laplace_bits(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     bin (``a >= 1/2``) it is ``exp(-a k) sinh(k/2)``, so the bits are linear in ``a``; inside it is
     ``1 - exp(-k/2) cosh(a k)``, computed without cancelling digits where the scale is wide.
     The gradient is written out too (:class:`_LaplaceBits`): the rate term of a fit runs in about
-    half the time autograd took through the generic expression (docs/design-notes.md).
+    60 % of the time autograd took through the generic expression (docs/design-notes.md).
     """
     return _LaplaceBits.apply(x, 1.0 / scale.detach())
 
