@@ -53,16 +53,17 @@ class SlicedKind:
     def least_bytes(self, values: np.ndarray) -> float:
         """The least of :func:`_least_bytes` over the allowed axes.  Fitting a table per slice
         costs 10-20x a whole-tensor table; this bound skips it where it cannot pay."""
-        return min(_least_bytes(values, axis) for axis in allowed_axes(values.shape))
+        return min(_least_bytes(_rows(values, axis)) for axis in allowed_axes(values.shape))
 
     def fit(self, values: np.ndarray) -> SlicedTable:
         """The cheaper of the allowed slicings (axis 0 first; axis 1 only where its bound may beat it)."""
         best: tuple[float, SlicedTable] | None = None
         for axis in allowed_axes(values.shape):
-            if best is not None and _least_bytes(values, axis) >= best[0]:
+            rows = _rows(values, axis)
+            if best is not None and _least_bytes(rows) >= best[0]:
                 continue
-            table = SlicedTable(axis, tuple(TAILED.fit(piece) for piece in _slices(values, axis)))
-            cost = self.nbytes(table) + self.estimate_bits(table, values) / 8
+            table = SlicedTable(axis, tuple(TAILED.fit(row) for row in rows))
+            cost = self.nbytes(table) + _coded_bits(table, rows) / 8
             if best is None or cost < best[0]:
                 best = (cost, table)
         assert best is not None, "fit only where accepts() holds"
@@ -91,8 +92,7 @@ class SlicedKind:
         return 1 + sum(TAILED.nbytes(t) for t in table.tables)
 
     def estimate_bits(self, table: SlicedTable, values: np.ndarray) -> float:
-        return sum(TAILED.estimate_bits(t, piece) for t, piece in zip(table.tables, _slices(values, table.axis),
-                                                                       strict=True))
+        return _coded_bits(table, _rows(values, table.axis))
 
     def parts(self, table: SlicedTable, shape: tuple[int, ...]) -> Sequence[tuple[int, FrequencyTable]]:
         outer, inner = math.prod(shape[: table.axis]), math.prod(shape[table.axis + 1 :])
@@ -108,14 +108,15 @@ def allowed_axes(shape: tuple[int, ...]) -> list[int]:
     return [axis for axis in (0, 1) if shape[axis] >= 2 and math.prod(shape[: axis + 1]) <= MAX_RUNS]
 
 
-def _least_bytes(values: np.ndarray, axis: int) -> float:
-    """What slicing along ``axis`` costs at least: each slice's empirical entropy (no static table
-    codes a slice in fewer bits) plus the smallest kind-1 table, per slice, and the axis byte."""
-    return 1 + MIN_TAILED_BYTES * values.shape[axis] + float(_entropy_bits(_rows(values, axis)).sum()) / 8
+def _least_bytes(rows: np.ndarray) -> float:
+    """What slicing into these rows (:func:`_rows`) costs at least: each slice's empirical entropy (no
+    static table codes a slice in fewer bits) plus the smallest kind-1 table, per slice, and the axis byte."""
+    return 1 + MIN_TAILED_BYTES * len(rows) + float(_entropy_bits(rows).sum()) / 8
 
 
-def _slices(values: np.ndarray, axis: int) -> list[np.ndarray]:
-    return [np.take(values, i, axis=axis) for i in range(values.shape[axis])]
+def _coded_bits(table: SlicedTable, rows: np.ndarray) -> float:
+    """The estimated code of the slices' rows, each by its own table."""
+    return sum(TAILED.estimate_bits(t, row) for t, row in zip(table.tables, rows, strict=True))
 
 
 def _rows(values: np.ndarray, axis: int) -> np.ndarray:

@@ -57,9 +57,9 @@ class _LaplaceBits(torch.autograd.Function):
         half_k = 0.5 * k
         log2_sinh = torch.log2(torch.sinh(half_k))
         a = x.abs()
-        a_max = (_MAX_BITS + log2_sinh) * _LN2 / k  # where the outer bins reach _MAX_BITS
         outer = a >= 0.5
         ak = a * k
+        ak_max = (_MAX_BITS + log2_sinh) * _LN2  # where the outer bins reach _MAX_BITS
         # Inside the centre bin, with d = 2 sinh(t/2) and c = 2 cosh(t/2) (exp only: torch's sinh and
         # expm1 are several times slower on CPU): 1 - exp(-k/2) cosh(t) = -expm1(-k/2) - exp(-k/2) d^2/2.
         grow = ak.clamp(max=half_k).mul_(0.5).exp_()
@@ -68,9 +68,9 @@ class _LaplaceBits(torch.autograd.Function):
         edge = torch.exp(-half_k)
         inner_prob = (d * d).mul_(-0.5 * edge).sub_(torch.expm1(-half_k))
         inner_slope = d.mul_(c).mul_(0.5 * edge * k / _LN2).div_(inner_prob)
-        bits = torch.where(outer, torch.minimum(ak, a_max * k).mul_(1 / _LN2).sub_(log2_sinh),
+        bits = torch.where(outer, torch.minimum(ak, ak_max).mul_(1 / _LN2).sub_(log2_sinh),
                            inner_prob.log2_().neg_())
-        slope = torch.where(outer, k / _LN2, inner_slope).masked_fill_(a > a_max, 0.0)
+        slope = torch.where(outer, k / _LN2, inner_slope).masked_fill_(ak > ak_max, 0.0)
         ctx.save_for_backward(slope.copysign_(x))
         return bits
 

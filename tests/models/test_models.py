@@ -74,7 +74,6 @@ def test_laplace_bits_is_a_probability_model():
     assert math.isclose(float(total), 1.0, rel_tol=1e-4)
 
 
-
 def _laplace_bits_float64(x: torch.Tensor, scale: float) -> torch.Tensor:
     """The definition: minus log2 of the Laplace CDF's mass over [|x| - 1/2, |x| + 1/2], in float64."""
     a, k = x.abs(), 1 / scale
@@ -104,6 +103,7 @@ def test_laplace_bits_and_its_gradient_follow_the_definition(scale):
     assert torch.all((bits.double() - exact).abs() <= 32 * eps * (1 + exact.abs()))
     assert torch.all((slope.double() - exact_slope).abs() <= 8 * eps * (2 + 1 / scale + scale) / (scale * math.log(2)))
     assert float(slope[-1]) == 0.0  # past the 1e-9 floor of the probability the rate has no gradient
+
 
 def _clip() -> torch.Tensor:
     return torch.from_numpy(synthetic_clip(32, 24, 3, seed=2)).permute(0, 3, 1, 2).float() / 255
