@@ -76,7 +76,9 @@ class FitSettings:
     """"adan" (HiNeRV's and Boosting-NeRV's) or "adam".  Adan at lr 0.02 against Adam at 0.01, medium,
     seed 0: bikes frames 0-29 at 640x272, q28, +2.05 dB at 2 % more bytes; at 176x144 +2.35 dB
     BD-PSNR; the fast motion after bikes' cut -0.13 dB; Adan at 0.03 collapsed there (q22), at
-    0.01 and 0.005 it lost 1 and 3.4 dB (docs/design-notes.md)."""
+    0.01 and 0.005 it lost 1 and 3.4 dB (docs/design-notes.md).  A trade, not yet a clean win: the
+    seed spread doubled (0.84 dB on bikes) and bikes' 120 frames at 176x144 lost 1.5 dB at q28, its
+    fast-motion groups 1.9-4.1 dB (docs/benchmarks.md)."""
 
     def __post_init__(self) -> None:
         if not self.collapse_db > 0:
