@@ -87,7 +87,8 @@ class EncodeOptions:
             raise UsageError(f"tuning must be an nvc.codec.rate.Tuning, got {type(self.tuning).__name__}")
         try:
             self.codec_config()
-            fit_settings(self.preset, self.quality, True, self.tuning)
+            for from_scratch in (True, False):
+                fit_settings(self.preset, self.quality, from_scratch, self.tuning)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 

@@ -35,10 +35,10 @@ from .adan import Adan
 from .psnr import psnr_from_mse
 from .quant import TensorQuantizer
 from .quantized import GroupSymbols, QuantizedTensor, dequantize
+from .registry import DecoderNetwork
 
 __all__ = ["FitSettings", "FitEvent", "FitResult", "fit_group", "native_bfloat16"]
 
-PER_FRAME_PARAMETERS = ("embeddings",)
 ZERO_START_RANGE = 0.1
 """The range a tensor built all zero is quantized for at the start (its step learns from there)."""
 _PRECISIONS = ("auto", "float32", "bfloat16")
@@ -82,7 +82,8 @@ class FitSettings:
     seed 0: bikes frames 0-29 at 640x272, q28, +2.05 dB at 2 % more bytes; at 176x144 +2.35 dB
     BD-PSNR; the fast motion after bikes' cut -0.13 dB; Adan at 0.03 collapsed there (q22), at
     0.01 and 0.005 it lost 1 and 3.4 dB (docs/design-notes.md).  With the 5 % warm-up of the time
-    the seed spread doubled; the 20 % warm-up (``warmup_fraction``) took it back under 0.5 dB."""
+    the seed spread doubled; the 20 % warm-up (``warmup_fraction``) took it back under 0.5 dB.
+    Groups that start from their predecessor fine-tune with Adam (nvc.codec.rate.INTER_GROUP_FIT)."""
 
     def __post_init__(self) -> None:
         if not self.collapse_db > 0:
@@ -334,17 +335,18 @@ def _initial_step(p: torch.Tensor, bits: int, inherited: QuantizedTensor | None)
 def _init_from_reference(model: nn.Module, reference: Mapping[str, QuantizedTensor] | None) -> dict[str, torch.Tensor]:
     """Start from the reference's weights; return them (dequantized) for the shared tensors.
 
-    Every frame's embedding starts from the reference's last one, the nearest frame in time
-    (measured on bikes: 20.6 dB after 150 iterations, against 19.3 dB when frame i started from the
-    reference's frame i).
+    Every slice of a time-indexed tensor (a frame's embedding, a grid's time slot) starts from the
+    reference's last one, the nearest in time (measured on bikes: 20.6 dB after 150 iterations,
+    against 19.3 dB when frame i started from the reference's frame i); those tensors pay intra rate.
     """
     if reference is None:
         return {}
     anchors = {}
+    time_indexed = cast(DecoderNetwork, model).time_indexed_parameters
     with torch.no_grad():
         for name, p in model.named_parameters():
             values = dequantize(reference[name]).to(p.device)
-            if name in PER_FRAME_PARAMETERS:
+            if name in time_indexed:
                 p.copy_(values[-1:].expand_as(p))
             else:
                 p.copy_(values)

@@ -315,6 +315,11 @@ class HNeRV(nn.Module):
         return self.embeddings.shape[0]
 
     @property
+    def time_indexed_parameters(self) -> tuple[str, ...]:
+        """Parameters whose first axis is time within the group: the per-frame embeddings."""
+        return ("embeddings",)
+
+    @property
     def untiled_stages(self) -> list[UpStage]:
         """The low-resolution stages, run on whole frames."""
         return cast(list[UpStage], list(self.stages))[: len(self.stages) - self.config.tiled_stages]

@@ -97,6 +97,11 @@ class HNeRVGrid(HNeRV):
         self.grids = nn.ParameterDict({name.split(".")[1]: nn.Parameter(torch.zeros(shape))
                                        for name, shape in config.grid_shapes(height, width).items()})
 
+    @property
+    def time_indexed_parameters(self) -> tuple[str, ...]:
+        """The embeddings, and the grids (their first axis: time slots)."""
+        return (*super().time_indexed_parameters, *(f"grids.{stage}" for stage in self.grids))
+
     def after_untiled_stage(self, stage: int, x: torch.Tensor, frame_indices: torch.Tensor) -> torch.Tensor:
         """The stage's output plus its grid, where it has one."""
         return x + self.grid_at(stage, frame_indices, x.shape[-2:]) if str(stage) in self.grids else x

@@ -68,6 +68,13 @@ class DecoderNetwork(Protocol):
     height: int
     width: int
 
+    @property
+    def time_indexed_parameters(self) -> tuple[str, ...]:
+        """Names of the parameters whose first axis is time within the group (per-frame embeddings,
+        a grid's time slots): a group fitted from its predecessor starts every slice of them from
+        the predecessor's last, the nearest in time."""
+        ...
+
     def __call__(self, frame_indices: torch.Tensor) -> torch.Tensor:
         """Whole-frame render (N, 3, H, W) of these frames, differentiable: what fitting scores."""
         ...

@@ -4,7 +4,8 @@ Each arm encodes the same frames with the same seeds at a few qualities, writes 
 from their size) and scores them by decoding (RGB PSNR, mean over frames); the report gives
 BD-rate and BD-PSNR (PCHIP) of arm B against arm A per clip and averaged. An arm is a list of
 ``NAME=VALUE`` overrides (nvc.codec.rate.Tuning: FitSettings fields, network fields, ``width``,
-``arch`` for another registered architecture); an empty arm is the current default. Results are
+``arch`` for another registered architecture; ``inter.NAME=VALUE`` for groups that start from their
+predecessor only); an empty arm is the current default. Results are
 kept in OUT/results.json, so a rerun only measures the points it lacks.
 
     python -m tools.ab --clips sample bikes --preset fast --qualities 22 28 34 \\
@@ -43,8 +44,10 @@ CLIPS = {
     "bikes-qcif": "bikes.mp4 frames 0-29 scaled to 176x144 (the small-frame case)",
     "bikes-qcif-motion": "bikes.mp4 frames 30-59 scaled to 176x144 (after the scene cut: fast motion)",
     "bikes-qcif-inter": "bikes.mp4 frames 77-136 scaled to 176x144 (one shot, two groups: the second an inter group)",
+    "bikes-qcif-cut": "bikes.mp4 frames 60-119 scaled to 176x144 (a key group across the cut at 76, then inter)",
 }
-_BIKES_FRAMES = {"bikes": (0, 30), "bikes-qcif": (0, 30), "bikes-qcif-motion": (30, 60), "bikes-qcif-inter": (77, 137)}
+_BIKES_FRAMES = {"bikes": (0, 30), "bikes-qcif": (0, 30), "bikes-qcif-motion": (30, 60), "bikes-qcif-inter": (77, 137),
+                 "bikes-qcif-cut": (60, 120)}
 """First and end frame of each bikes clip (bikes cuts at frames 30, 76, 137, 187 and 242)."""
 _FPS = Fraction(24)
 
@@ -78,6 +81,7 @@ def measure(clip: np.ndarray, dest: Path, *, preset: str, quality: int, seed: in
         "psnr_rgb": float(np.mean([psnr(a, b) for a, b in zip(clip, decoded, strict=True)])),
         "encode_s": seconds,
         "iterations": sum(g.iterations for g in report.groups),
+        "groups": [{"bytes": g.bytes, "psnr": g.psnr, "collapses": g.collapses} for g in report.groups],
     }
 
 
@@ -121,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                     row = measure(clip, dest, preset=args.preset, quality=quality, seed=seed, tuning=tunings[arm])
                     results[key] = row
                     results_path.write_text(json.dumps(results, indent=1))
+                    groups = " ".join(f"{g['bytes']} B {g['psnr']:.2f} dB" for g in row["groups"])
                     print(f"{clip_name} s{seed} q{quality} {arm} {' '.join(items)}: {row['bytes']} B "
-                          f"{row['bpp']:.4f} bpp {row['psnr_rgb']:.2f} dB {row['encode_s']:.0f} s", file=sys.stderr)
+                          f"{row['bpp']:.4f} bpp {row['psnr_rgb']:.2f} dB {row['encode_s']:.0f} s (groups: {groups})",
+                          file=sys.stderr)
     print(report(results, args.clips, args.preset, args.qualities, args.seeds, arms))
     return 0
 

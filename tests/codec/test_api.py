@@ -14,6 +14,7 @@ import pytest
 
 import nvc
 from nvc.codec.progress import FitProgress
+from nvc.codec.rate import Tuning
 
 from ..conftest import TINY
 
@@ -35,6 +36,8 @@ def test_encode_has_explicit_typed_keywords_and_names_a_misspelled_one(small_cli
         nvc.encode(small_clip, qualty=20)  # type: ignore[call-arg]
     with pytest.raises(nvc.UsageError, match="quality 99"):
         nvc.encode(small_clip, quality=99)
+    with pytest.raises(nvc.UsageError, match="optimizer"):  # an inter-group override is checked before fitting
+        nvc.encode(small_clip, tuning=Tuning.parse(["inter.optimizer=sgd"]))
 
 
 def test_path_stream_and_bytes_give_the_same_file_and_print_nothing(small_clip, tmp_path, capfd):

@@ -12,8 +12,8 @@ import nvc
 from nvc.codec.bitstream import decode_cost_problem
 from nvc.codec.config import CodecConfig
 from nvc.codec.rate import Tuning
-from nvc.models import get_architecture
-from nvc.models.fit import ZERO_START_RANGE, _initial_step
+from nvc.models import FitSettings, QuantizedTensor, dequantize, get_architecture
+from nvc.models.fit import ZERO_START_RANGE, _FitState, _initial_step
 from nvc.models.hnerv_grid import HNeRVGrid, HNeRVGridConfig
 
 from ..conftest import TINY
@@ -59,6 +59,23 @@ def test_frames_blend_the_two_time_slots_around_them():
         at = network.grid_at(untiled - 1, torch.tensor([0, 1, 2, 4]), grid.shape[-2:])
     assert torch.equal(at[0], grid[0]) and torch.equal(at[2], grid[1]) and torch.equal(at[3], grid[2])
     assert torch.allclose(at[1], 0.5 * grid[0] + 0.5 * grid[1], atol=1e-6)
+
+
+def test_an_inter_fit_starts_every_time_slot_from_the_references_last():
+    """Grid slots and embeddings are time-indexed: the previous group's last slice is the nearest in
+    time (its first may lie before a scene cut); they pay intra rate, the shared tensors residual."""
+    reference = {name: QuantizedTensor(torch.randint(-50, 50, p.shape), 0.01)
+                 for name, p in _network(24, 40, 4, grid_times=3).named_parameters()}
+    network = GRID.build(dataclasses.replace(GRID.size(24, 40, 1.0), grid_times=3), 24, 40, 4)
+    state = _FitState.start(network, FitSettings(), reference, 4)
+    time_indexed = set(network.time_indexed_parameters)
+    assert time_indexed == {"embeddings", *(f"grids.{stage}" for stage in network.grids)}
+    for name, p in network.named_parameters():
+        expected = dequantize(reference[name])
+        if name in time_indexed:
+            expected = expected[-1:].expand_as(p)
+        assert torch.equal(p.detach(), expected), name
+    assert set(state.anchors) == {name for name, _ in network.named_parameters()} - time_indexed
 
 
 def test_a_grid_starts_at_zero_and_on_a_grid_for_values_up_to_the_zero_start_range():

@@ -239,9 +239,27 @@ def test_tuning_parses_fit_and_model_overrides():
     assert model.channels == tuple(c // 2 for c in model_for_video(28, 272, 640).channels)
     assert Tuning.parse(["arch=hnerv-grid", "grid_times=3"]).model == (("grid_times", 3),)
     for bad in (["nosuch=1"], ["lr"], ["lr=abc"], ["width=9"], ["activation=1"], ["arch=nerv"],
-                ["arch=hnerv", "grid_times=3"]):
+                ["arch=hnerv", "grid_times=3"], ["inter.nosuch=1"], ["inter.lr=abc"], ["inter.width=0.5"]):
         with pytest.raises(ValueError):
             Tuning.parse(bad)
+
+
+def test_inter_overrides_apply_to_inter_groups_only():
+    from nvc.codec.rate import Tuning, fit_settings
+
+    tuning = Tuning.parse(["lr=0.005", "optimizer=adam", "inter.lr=0.001", "inter.optimizer=adan"])
+    key, inter = (fit_settings("fast", 28, from_scratch, tuning) for from_scratch in (True, False))
+    assert (key.lr, key.optimizer) == (0.005, "adam")
+    assert (inter.lr, inter.optimizer) == (0.001, "adan")
+
+
+def test_inter_groups_fit_with_their_own_defaults_unless_a_tuning_sets_every_group():
+    from nvc.codec.rate import INTER_GROUP_FIT, Tuning, fit_settings
+
+    inter = fit_settings("medium", 28, False)
+    assert {name: getattr(inter, name) for name in INTER_GROUP_FIT} == INTER_GROUP_FIT
+    assert fit_settings("medium", 28, True).optimizer != INTER_GROUP_FIT["optimizer"]
+    assert fit_settings("medium", 28, False, Tuning.parse(["optimizer=adan"])).optimizer == "adan"
 
 
 def _table_label(curve: str, codec: str, setting: int) -> str:
