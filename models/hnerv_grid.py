@@ -100,7 +100,7 @@ class HNeRVGrid(HNeRV):
     @property
     def time_indexed_parameters(self) -> tuple[str, ...]:
         """The embeddings, and the grids (their first axis: time slots)."""
-        return (*super().time_indexed_parameters, *(f"grids.{stage}" for stage in self.grids))
+        return (*super().time_indexed_parameters, *self.config.grid_shapes(self.height, self.width))
 
     def after_untiled_stage(self, stage: int, x: torch.Tensor, frame_indices: torch.Tensor) -> torch.Tensor:
         """The stage's output plus its grid, where it has one."""

@@ -64,9 +64,10 @@ def test_frames_blend_the_two_time_slots_around_them():
 def test_an_inter_fit_starts_every_time_slot_from_the_references_last():
     """Grid slots and embeddings are time-indexed: the previous group's last slice is the nearest in
     time (its first may lie before a scene cut); they pay intra rate, the shared tensors residual."""
-    reference = {name: QuantizedTensor(torch.randint(-50, 50, p.shape), 0.01)
-                 for name, p in _network(24, 40, 4, grid_times=3).named_parameters()}
-    network = GRID.build(dataclasses.replace(GRID.size(24, 40, 1.0), grid_times=3), 24, 40, 4)
+    config = dataclasses.replace(GRID.size(24, 40, 1.0), grid_times=3)
+    reference = {name: QuantizedTensor(torch.randint(-50, 50, shape), 0.01)
+                 for name, shape in config.parameter_shapes(24, 40, 4).items()}
+    network = GRID.build(config, 24, 40, 4)
     state = _FitState.start(network, FitSettings(), reference, 4)
     time_indexed = set(network.time_indexed_parameters)
     assert time_indexed == {"embeddings", *(f"grids.{stage}" for stage in network.grids)}
