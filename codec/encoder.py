@@ -88,7 +88,7 @@ class EncodeOptions:
         try:
             self.codec_config()
             for from_scratch in (True, False):
-                fit_settings(self.preset, self.quality, from_scratch, self.tuning)
+                fit_settings(self.preset, self.quality, from_scratch, (1080, 1920), self.tuning)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
@@ -350,7 +350,8 @@ class _GroupCoder:
         torch.manual_seed((options.seed * 1_000_003 + index) % (1 << 64))  # torch takes 64 bits; small seeds unchanged
         target = torch.from_numpy(group).to(self.device).permute(0, 3, 1, 2).float().div_(255)
         from_scratch = key or scene_cut
-        settings = fit_settings(options.preset, options.quality, from_scratch, options.tuning)
+        settings = fit_settings(options.preset, options.quality, from_scratch, (video.height, video.width),
+                                options.tuning)
         network = build_network(self.config, video.height, video.width, count).to(self.device)
         result = fit_group(network, target, settings, None if from_scratch else reference,
                            on_eval=self._reporter(index, settings.iterations))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # nvc.models pulls torch; the CLI reads this module's tables 
     from nvc.models import ArchitectureConfig, FitSettings
 
 __all__ = ["PRESETS", "QUALITY_RANGE", "DEFAULT_QUALITY", "INTER_GROUP_FIT", "Preset", "Tuning", "rate_lambda",
-           "model_for_video", "fit_settings"]
+           "model_for_video", "fit_settings", "iteration_scale"]
 
 QUALITY_RANGE = (0, 51)
 DEFAULT_QUALITY = 28
@@ -47,7 +47,20 @@ PRESETS = {
 iteration 1.5x faster at 640x272 on a bf16 CPU, so medium takes about 1.3x its former time: on
 bikes frames 0-29 at 176x144, medium, 2000 key iterations against 1000 gave
 BD-rate -52.5 % and BD-PSNR +2.30 dB (q22/28/34, docs/design-notes.md); convergence, not the
-quantizer, limits the fit at these budgets."""
+quantizer, limits the fit at these budgets.  They are set for 640x272 frames; smaller frames get
+more (:func:`iteration_scale`)."""
+
+PRESET_FRAME_PIXELS = 640 * 272
+"""The frame size the presets' iteration counts are set for (bikes, where medium's 20-minute target
+per 60-frame point is measured)."""
+STEP_OVERHEAD_PIXELS = 44_000
+"""A fitting step's cost that does not grow with the frame (optimizer, rate term, quantizers), in
+pixels' worth of time: 15.05 iterations/s at 176x144 and 4.81 at 640x272 (tools.fit_bench, the
+default network, 2 threads) fit ``seconds = (pixels + 44 000) * 0.95 us``."""
+MAX_ITERATION_SCALE = 1.5
+"""The most a small frame's iterations grow.  At 176x144 (bikes frames 60-119, a key group holding
+a scene cut and an inter group, medium, q28 and q34, seed 0), 1.5x the iterations gave BD-rate
+-25.2 %, +1.00 dB, for 1.55x the encoding time (docs/design-notes.md)."""
 
 
 @cache
@@ -185,12 +198,27 @@ a key group holding a scene cut, medium, q28, seeds 0-2), and +1.88 dB for 9 % m
 rate (docs/design-notes.md)."""
 
 
-def fit_settings(preset: str, quality: int, from_scratch: bool, tuning: Tuning = Tuning()) -> FitSettings:
-    """Fitting settings for one group (a key group or a scene cut fits from scratch)."""
+def iteration_scale(height: int, width: int) -> float:
+    """How many times a preset's iterations a frame of this size gets: as many as fit in the time
+    a 640x272 frame's take, by the step-cost model of :data:`STEP_OVERHEAD_PIXELS`, at most
+    :data:`MAX_ITERATION_SCALE` and never fewer than the preset's.
+
+    A preset is an effort per group; at these budgets convergence limits the fit, and a small
+    frame's steps are cheap (3.1x as many per second at 176x144 as at 640x272).
+    """
+    equal_time = (PRESET_FRAME_PIXELS + STEP_OVERHEAD_PIXELS) / (height * width + STEP_OVERHEAD_PIXELS)
+    return min(MAX_ITERATION_SCALE, max(1.0, equal_time))
+
+
+def fit_settings(preset: str, quality: int, from_scratch: bool, frame_size: tuple[int, int],
+                 tuning: Tuning = Tuning()) -> FitSettings:
+    """Fitting settings for one group of ``frame_size`` (height, width) frames (a key group or a
+    scene cut fits from scratch)."""
     from nvc.models import FitSettings
 
     effort = PRESETS[preset]
-    iterations = effort.key_iterations if from_scratch else effort.inter_iterations
+    base = effort.key_iterations if from_scratch else effort.inter_iterations
+    iterations = round(base * iteration_scale(*frame_size))
     settings = FitSettings(iterations=iterations, rate_lambda=rate_lambda(quality),
                            eval_every=max(20, iterations // 16), **({} if from_scratch else INTER_GROUP_FIT))
     return tuning.apply(settings, from_scratch)

@@ -59,8 +59,8 @@ def iterations_per_second(frames: torch.Tensor, tuning: Tuning, iterations: int)
     count, _, height, width = frames.shape
     config = CodecConfig(model=model_for_video(28, height, width, tuning),
                          group_size=count)
-    settings = fit_settings("medium", 28, True, Tuning(tuning.fit + (("iterations", iterations),
-                                                                     ("eval_every", iterations))))
+    settings = fit_settings("medium", 28, True, (height, width),
+                            Tuning(tuning.fit + (("iterations", iterations), ("eval_every", iterations))))
     torch.manual_seed(0)
     network = build_network(config, height, width, count)
     start = time.perf_counter()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nvc
-from nvc.codec.rate import PRESETS
+from nvc.codec.rate import DEFAULT_QUALITY, fit_settings
 from nvc.codec.scenes import SCENE_CUT_DB, holds_scene_cut
 from nvc.datasets import synthetic_clip
 
@@ -45,8 +45,8 @@ def test_an_inter_group_after_a_cut_is_fitted_from_scratch(tmp_path, threshold, 
     report = nvc.encode(clip, tmp_path / "cut.nvc", fps=25, **options)
     first, second = report.groups
     assert (first.key, first.scene_cut, second.key, second.scene_cut) == (True, False, False, cut)
-    effort = PRESETS[TINY["preset"]]
-    assert second.iterations > effort.inter_iterations if cut else second.iterations <= effort.inter_iterations
+    inter_iterations = fit_settings(TINY["preset"], DEFAULT_QUALITY, False, (clip.shape[1], clip.shape[2])).iterations
+    assert second.iterations > inter_iterations if cut else second.iterations <= inter_iterations
     decoded = np.stack(list(nvc.decode(tmp_path / "cut.nvc"))).astype(np.float64)
     assert 10 * np.log10(255**2 / np.mean((decoded - clip) ** 2)) == pytest.approx(report.psnr, abs=1e-9)
 

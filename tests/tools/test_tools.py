@@ -231,7 +231,7 @@ def test_tuning_parses_fit_and_model_overrides():
     from nvc.codec.rate import Tuning, fit_settings, model_for_video
 
     tuning = Tuning.parse(["lr=0.005", "batch_frames=4", "width=0.5", "kernels=1,1,3,3,3"])
-    settings = fit_settings("fast", 28, True, tuning)
+    settings = fit_settings("fast", 28, True, (272, 640), tuning)
     assert (settings.lr, settings.batch_frames) == (0.005, 4)
     assert isinstance(settings.batch_frames, int)
     model = model_for_video(28, 272, 640, tuning)
@@ -248,7 +248,7 @@ def test_inter_overrides_apply_to_inter_groups_only():
     from nvc.codec.rate import Tuning, fit_settings
 
     tuning = Tuning.parse(["lr=0.005", "optimizer=adam", "inter.lr=0.001", "inter.optimizer=adan"])
-    key, inter = (fit_settings("fast", 28, from_scratch, tuning) for from_scratch in (True, False))
+    key, inter = (fit_settings("fast", 28, from_scratch, (272, 640), tuning) for from_scratch in (True, False))
     assert (key.lr, key.optimizer) == (0.005, "adam")
     assert (inter.lr, inter.optimizer) == (0.001, "adan")
 
@@ -256,10 +256,23 @@ def test_inter_overrides_apply_to_inter_groups_only():
 def test_inter_groups_fit_with_their_own_defaults_unless_a_tuning_sets_every_group():
     from nvc.codec.rate import INTER_GROUP_FIT, Tuning, fit_settings
 
-    inter = fit_settings("medium", 28, False)
+    inter = fit_settings("medium", 28, False, (272, 640))
     assert {name: getattr(inter, name) for name in INTER_GROUP_FIT} == INTER_GROUP_FIT
-    assert fit_settings("medium", 28, True).optimizer != INTER_GROUP_FIT["optimizer"]
-    assert fit_settings("medium", 28, False, Tuning.parse(["optimizer=adan"])).optimizer == "adan"
+    assert fit_settings("medium", 28, True, (272, 640)).optimizer != INTER_GROUP_FIT["optimizer"]
+    assert fit_settings("medium", 28, False, (272, 640), Tuning.parse(["optimizer=adan"])).optimizer == "adan"
+
+
+def test_small_frames_fit_for_more_iterations_up_to_a_bound():
+    from nvc.codec.rate import MAX_ITERATION_SCALE, PRESETS, fit_settings, iteration_scale
+
+    sizes = [(1080, 1920), (272, 640), (240, 480), (288, 352), (144, 176), (8, 8)]
+    scales = [iteration_scale(height, width) for height, width in sizes]
+    assert scales[:2] == [1.0, 1.0] and scales[-2:] == [MAX_ITERATION_SCALE] * 2
+    assert scales == sorted(scales) and 1.0 < scales[2] < MAX_ITERATION_SCALE
+    medium = PRESETS["medium"]
+    assert fit_settings("medium", 28, True, (272, 640)).iterations == medium.key_iterations
+    small_inter = fit_settings("medium", 28, False, (144, 176))
+    assert small_inter.iterations == round(medium.inter_iterations * MAX_ITERATION_SCALE)
 
 
 def _table_label(curve: str, codec: str, setting: int) -> str:
