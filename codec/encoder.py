@@ -51,6 +51,9 @@ __all__ = ["EncodeOptions", "Session", "GroupStats", "EncodeReport", "encode_vid
 
 MAX_SEED = (1 << 64) - 1
 """Seeds are 64-bit, like torch's generator."""
+_CHECKED_FRAME_SIZE = (1080, 1920)
+"""(height, width) at which options are checked before a video is open: the network and fitting
+settings they derive must be valid for a 1080p frame."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,13 @@ class EncodeOptions:
         if not isinstance(self.tuning, Tuning):
             raise UsageError(f"tuning must be an nvc.codec.rate.Tuning, got {type(self.tuning).__name__}")
         try:
-            self.codec_config()
+            self.codec_config(*_CHECKED_FRAME_SIZE)
             for from_scratch in (True, False):
-                fit_settings(self.preset, self.quality, from_scratch, (1080, 1920), self.tuning)
+                fit_settings(self.preset, self.quality, from_scratch, _CHECKED_FRAME_SIZE, self.tuning)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
 
-    def codec_config(self, height: int = 1080, width: int = 1920) -> CodecConfig:
+    def codec_config(self, height: int, width: int) -> CodecConfig:
         """The stored config for a video of this size."""
         model = model_for_video(self.quality, height, width, self.tuning)
         return CodecConfig(model=model, group_size=self.group_size,
