@@ -10,6 +10,7 @@ import torch
 from nvc.datasets import synthetic_clip
 from nvc.entropy import MAX_ALPHABET
 from nvc.models import FitSettings, HNeRV, HNeRVConfig, fit_group, load_symbols
+from nvc.models.hnerv import activate, conv_pixel_shuffle
 from nvc.models.quant import MAX_SYMBOL, TensorQuantizer, laplace_bits
 
 from ..conftest import hnerv_sized
@@ -32,6 +33,44 @@ def test_tiled_render_equals_whole_frame_channels_last():
     with torch.no_grad():
         whole = network(torch.tensor([0]))[0]
     assert torch.allclose(whole, network.render_tiled(0, 256), atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("r,kernel", [(2, 3), (3, 1), (5, 3)])
+def test_conv_pixel_shuffle_is_pixel_shuffle_of_the_conv(layout, r, kernel):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(6, 4 * r * r, kernel, padding=kernel // 2)
+    x = torch.randn(2, 6, 5, 7).contiguous(memory_format=layout).requires_grad_()
+    expected = torch.nn.functional.pixel_shuffle(conv(x), r)
+    got = conv_pixel_shuffle(conv, r, x)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(got, expected)  # every output channel is the same dot product, only its place moves
+    upstream = torch.randn_like(expected)
+    leaves = (x, conv.weight, conv.bias)
+    grads = torch.autograd.grad(expected, leaves, upstream)
+    new_grads = torch.autograd.grad(got, leaves, upstream)
+    # Each gradient is a float32 sum of at most `terms` products, now summed in another order; two
+    # such sums differ by at most 2 * terms * eps * (the sum of the products' magnitudes).
+    terms = max(4 * r * r * kernel * kernel, x.shape[0] * x.shape[2] * x.shape[3] * kernel * kernel)
+    magnitudes = [leaf.detach().abs().requires_grad_() for leaf in leaves]
+    sums = torch.nn.functional.pixel_shuffle(
+        torch.nn.functional.conv2d(*magnitudes, padding=kernel // 2), r)
+    for a, b, m in zip(grads, new_grads, torch.autograd.grad(sums, magnitudes, upstream.abs())):
+        assert torch.all((a - b).abs() <= 2 * terms * torch.finfo(torch.float32).eps * m)
+
+
+@pytest.mark.parametrize("act", [torch.nn.GELU(), torch.nn.SiLU(), torch.nn.ReLU()])
+def test_activate_on_channels_last_bfloat16_rounds_like_the_plain_call(act):
+    torch.manual_seed(0)
+    x = (torch.randn(2, 8, 5, 6) * 4).contiguous(memory_format=torch.channels_last)
+    assert torch.equal(activate(act, x), act(x))  # float32: the plain call itself
+    half = x.bfloat16()
+    got, expected = activate(act, half), act(half)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    # Both compute act in float32, whose 1 - erf cancels in GELU's negative tail (absolute error
+    # a few eps times |x|), then round to bfloat16, whose unit is at most 2^-7 of the value.
+    difference = (got.float() - expected.float()).abs()
+    assert torch.all(difference <= 2**-6 * expected.float().abs() + 2**-20 * half.float().abs())
 
 
 @pytest.mark.parametrize("config", [HNeRVConfig(), hnerv_sized(40, 9, 17), hnerv_sized(10, 1080, 1920)])
