@@ -147,7 +147,7 @@ def fit_group(
         done = iteration + 1
 
         if done % settings.eval_every == 0 or done == schedule.total:
-            psnr, est_bits = _evaluate(model, state, frames)
+            psnr, est_bits = _evaluate(model, state, frames, settings.batch_frames)
             cost = 10 ** (-psnr / 10) + settings.rate_lambda * est_bits / pixels
             if on_eval is not None:
                 on_eval(FitEvent(done, schedule.total, psnr, est_bits, cost))
@@ -379,12 +379,17 @@ def _adopt_reference_steps(
 
 
 @torch.no_grad()
-def _evaluate(model: nn.Module, state: _FitState, frames: torch.Tensor) -> tuple[float, float]:
-    """Exact-rounding PSNR over the whole group, and a noise-free rate estimate."""
+def _evaluate(model: nn.Module, state: _FitState, frames: torch.Tensor, batch: int) -> tuple[float, float]:
+    """Exact-rounding PSNR over the whole group, and a noise-free rate estimate.
+
+    Renders ``batch`` frames at a time, the fit's batch: float32 maps of 4 frames at 640x272
+    outgrow the cache, and a whole-group evaluation took 1.70 s against 1.00 s in pairs (bikes,
+    30 frames, 2 threads).
+    """
     qparams = state.quantized_params()
     sq_err = 0.0
-    for start in range(0, frames.shape[0], 4):
-        idx = torch.arange(start, min(start + 4, frames.shape[0]))
+    for start in range(0, frames.shape[0], batch):
+        idx = torch.arange(start, min(start + batch, frames.shape[0]))
         out = functional_call(model, qparams, (idx,))
         sq_err += float(torch.sum((out - frames[idx]) ** 2))
     mse = sq_err / frames.numel()

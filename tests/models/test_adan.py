@@ -44,6 +44,42 @@ def test_adan_follows_its_update_rule():
     assert torch.allclose(w.detach(), _reference_steps(start, 0.1, 6), rtol=0, atol=64 * torch.finfo(torch.float64).eps)
 
 
+def _per_tensor_steps(start: list[torch.Tensor], lr: float, steps: int) -> list[torch.Tensor]:
+    """Adan on f(w) = sum(w**4) as the per-tensor operations the foreach operations stand for."""
+    b1, b2, b3 = BETAS
+    ws = [w.clone() for w in start]
+    states = [dict(mean=torch.zeros_like(w), change=torch.zeros_like(w), square=torch.zeros_like(w)) for w in ws]
+    for k in range(1, steps + 1):
+        for w, state in zip(ws, states, strict=True):
+            grad = 4 * w**3
+            previous = state.setdefault("previous", grad.clone())
+            change = grad - previous
+            nesterov = grad + b2 * change
+            state["mean"].mul_(b1).add_(grad, alpha=1 - b1)
+            state["change"].mul_(b2).add_(change, alpha=1 - b2)
+            state["square"].mul_(b3).addcmul_(nesterov, nesterov, value=1 - b3)
+            denominator = (state["square"].sqrt() / math.sqrt(1 - b3**k)).add_(EPS)
+            direction = state["mean"] / (1 - b1**k) + b2 * state["change"] / (1 - b2**k)
+            w.addcdiv_(direction, denominator, value=-lr)
+            previous.copy_(grad)
+    return ws
+
+
+def test_adan_updates_many_tensors_as_their_per_tensor_operations_would():
+    # float32 tensors of odd sizes (vector bodies and scalar tails) and a 0-dim one, gradients set
+    # as the oracle computes them: bit for bit
+    torch.manual_seed(0)
+    start = [torch.randn(size) for size in ((), (5,), (33, 7), (3, 4, 3, 3))]
+    params = [w.clone().requires_grad_(True) for w in start]
+    optimizer = Adan(params, lr=0.05, betas=BETAS, eps=EPS)
+    for _ in range(5):
+        for w in params:
+            w.grad = 4 * w.detach() ** 3
+        optimizer.step()
+    for fitted, expected in zip(params, _per_tensor_steps(start, 0.05, 5), strict=True):
+        assert torch.equal(fitted.detach(), expected)
+
+
 def test_adan_skips_parameters_without_a_gradient_and_survives_a_state_round_trip():
     frozen, live = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
     optimizer = Adan([frozen, live], lr=0.1)

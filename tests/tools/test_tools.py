@@ -265,7 +265,7 @@ def test_inter_groups_fit_with_their_own_defaults_unless_a_tuning_sets_every_gro
 def test_small_frames_fit_for_more_iterations_up_to_a_bound():
     from nvc.codec.rate import MAX_ITERATION_SCALE, PRESETS, fit_settings, iteration_scale
 
-    sizes = [(1080, 1920), (272, 640), (240, 480), (288, 352), (144, 176), (8, 8)]
+    sizes = [(1080, 1920), (272, 640), (256, 640), (288, 352), (144, 176), (8, 8)]
     scales = [iteration_scale(height, width) for height, width in sizes]
     assert scales[:2] == [1.0, 1.0] and scales[-2:] == [MAX_ITERATION_SCALE] * 2
     assert scales == sorted(scales) and 1.0 < scales[2] < MAX_ITERATION_SCALE
