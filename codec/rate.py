@@ -48,7 +48,7 @@ Convergence, not the quantizer, limits the fit at these budgets, so each preset 
 time allows: doubled (but ultrafast) when fitting moved to bfloat16 (medium 2000 against 1000 at
 176x144: BD-rate -52.5 %, +2.30 dB), then 1.4x (but small frames) once the fitting step got
 1.1-1.2x faster: on bikes' first 60 frames medium at 2800 against 2000 gave BD-rate -28.2 %,
-+1.39 dB, with the slowest point at the 20-minute budget (docs/design-notes.md)."""
++1.39 dB, its slowest point encoding in 987 s of the 20-minute budget (docs/design-notes.md)."""
 
 PRESET_FRAME_PIXELS = 640 * 272
 """The frame size the presets' iteration counts are set for (bikes, where medium's 20-minute target
