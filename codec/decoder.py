@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .allocator import keep_freed_memory
 from .bitstream import Bitstream, GroupRef
 from .device import resolve_device
 from .errors import InputError
@@ -37,6 +38,7 @@ class Decoder:
     def __init__(self, source: str | Path | BinaryIO, device: str = "cpu",
                  cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self._device = resolve_device(device)
+        keep_freed_memory()
         if isinstance(source, (str, Path)):
             try:
                 self._stream: BinaryIO = open(source, "rb")
