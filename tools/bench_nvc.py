@@ -22,6 +22,8 @@ import nvc
 from nvc.codec.metrics import score
 from nvc.codec.rate import Tuning
 
+from .revision import Installed
+
 __all__ = ["encode_point", "decode_stats", "score_file", "nvc_setting", "nvc_curve"]
 
 
@@ -92,8 +94,9 @@ def score_file(clip: np.ndarray, path: Path) -> dict[str, float]:
     return score(clip, nvc.decode(path))
 
 
-def decode_stats(path: Path, threads: int = 2) -> dict:
-    """Decode ``path`` in a fresh interpreter: seconds, frames/s and peak RSS (MiB).
+def decode_stats(path: Path, threads: int = 2, revision: Installed | None = None) -> dict:
+    """Decode ``path`` in a fresh interpreter: seconds, frames/s and peak RSS (MiB); by the code of
+    an installed ``revision`` if given, else the working tree's.
 
     Peak RSS is the child's VmHWM: on Linux ``ru_maxrss`` survives exec, so a child started by a
     large benchmark process would report the parent's peak instead of the decoder's.
@@ -109,5 +112,7 @@ def decode_stats(path: Path, threads: int = 2) -> dict:
         "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(json.dumps({'decode_s': s, 'decode_fps': n / s, 'decode_peak_rss_mib': peak}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    folder, env = revision if revision is not None else (None, None)
+    out = subprocess.run([sys.executable, "-c", code, str(Path(path).resolve())], cwd=folder, env=env, check=True,
+                         capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

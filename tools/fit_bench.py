@@ -17,16 +17,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import io
-import os
 import statistics
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import torch
 
@@ -37,6 +32,7 @@ from nvc.codec.render import build_network
 from nvc.models import fit_group
 
 from .ab import CLIPS, load_clip
+from .revision import installed_revision
 
 __all__ = ["main", "iterations_per_second"]
 
@@ -73,20 +69,13 @@ def iterations_per_second(frames: torch.Tensor, tuning: Tuning, iterations: int)
 
 @contextlib.contextmanager
 def _revision_timer(rev: str, clip: str, iterations: int, threads: int) -> Iterator[Callable[[str], float]]:
-    """Install nvc as of git revision ``rev`` into a temporary folder; yield a timer of its tunings."""
-    repo = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=repo, check=True, capture_output=True).stdout
-    with tempfile.TemporaryDirectory(prefix="nvc-rev-") as tmp:
-        tree, site = Path(tmp, "tree"), Path(tmp, "site")
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tree, filter="data")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                        "--target", str(site), str(tree)], check=True, capture_output=True)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(tree)])}
+    """Yield a timer of tunings of the code at git revision ``rev`` (each timing a fresh process)."""
+    with installed_revision(rev) as revision:
 
         def timer(text: str) -> float:
             probe = [sys.executable, "-c", _PROBE, clip, text, str(iterations), str(threads)]
-            done = subprocess.run(probe, cwd=site, env=env, check=True, capture_output=True, text=True)
+            done = subprocess.run(probe, cwd=revision.folder, env=revision.env, check=True, capture_output=True,
+                                  text=True)
             return float(done.stdout.split()[-1])
 
         yield timer

@@ -15,7 +15,7 @@ import nvc
 from nvc.codec.metrics import ms_ssim, psnr, score
 from nvc.codec.rate import PRESETS, Preset
 from nvc.datasets import VideoInfo, rgb_to_yuv420, synthetic_clip, write_video
-from tools import bdrate, demo
+from tools import bdrate, decode_bench, demo
 from tools.baselines import BaselineSetting, encode_baseline
 from tools.make_tiny_uvg import make_tiny_uvg
 from tools.published_uvg import PUBLISHED_UVG
@@ -317,3 +317,11 @@ def test_each_bikes_ab_clip_holds_the_frames_and_size_its_description_names():
         size = (144, 176) if "176x144" in CLIPS[name] else (272, 640)
         assert f"frames {first}-{end - 1}" in CLIPS[name]
         assert clip.shape == (end - first, *size, 3) and clip.dtype == np.uint8, name
+
+
+def test_decode_bench_times_a_baseline_revision_and_the_working_tree_in_turns(tiny_encoded, capsys):
+    path, _ = tiny_encoded
+    assert decode_bench.main([str(path), "--runs", "1", "--threads", "1", "--baseline-rev", "HEAD"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["code"] for row in rows] == ["HEAD", "working tree"]
+    assert all(row["runs"] == 1 and row["decode_fps_median"] > 0 and row["peak_rss_mib_max"] > 0 for row in rows)
