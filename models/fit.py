@@ -32,7 +32,6 @@ from torch import nn
 from torch.func import functional_call
 
 from .adan import Adan
-from .distortion import DISTORTIONS, distortion
 from .psnr import psnr_from_mse
 from .quant import TensorQuantizer
 from .quantized import GroupSymbols, QuantizedTensor, dequantize
@@ -85,10 +84,6 @@ class FitSettings:
     0.01 and 0.005 it lost 1 and 3.4 dB (docs/design-notes.md).  With the 5 % warm-up of the time
     the seed spread doubled; the 20 % warm-up (``warmup_fraction``) took it back under 0.5 dB.
     Groups that start from their predecessor fine-tune with Adam (nvc.codec.rate.INTER_GROUP_FIT)."""
-    distortion: str = "mse"
-    """What the training loss weighs against the rate: "mse", or a mix of the NeRV-family papers
-    (nvc.models.distortion.DISTORTIONS), each term rescaled to the batch's MSE so that λ keeps
-    its meaning."""
 
     def __post_init__(self) -> None:
         if not self.collapse_db > 0:
@@ -97,8 +92,6 @@ class FitSettings:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {self.precision!r}")
         if self.optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.distortion not in DISTORTIONS:
-            raise ValueError(f"distortion must be one of {sorted(DISTORTIONS)}, got {self.distortion!r}")
 
 
 @dataclass(frozen=True)
@@ -148,7 +141,7 @@ def fit_group(
         batch = state.next_batch(settings.batch_frames)
         with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=bfloat16):
             out = functional_call(model, state.quantized_params(), (batch,))
-        loss = distortion(settings.distortion, out.float(), frames[batch])
+        loss = torch.mean((out.float() - frames[batch]) ** 2)
         loss = loss + settings.rate_lambda * state.rate_bits() / pixels
         state.step(loss, settings.grad_clip)
         done = iteration + 1

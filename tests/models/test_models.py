@@ -256,7 +256,7 @@ def test_a_pinned_quantizer_keeps_the_exact_step():
 
 
 @pytest.mark.parametrize("bad", [{"precision": "float16"}, {"precision": "auto "}, {"collapse_db": 0.0},
-                                 {"collapse_db": math.nan}, {"distortion": "ssim"}])
+                                 {"collapse_db": math.nan}])
 def test_fit_settings_reject_bad_values(bad):
     with pytest.raises(ValueError):
         FitSettings(**bad)
