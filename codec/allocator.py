@@ -1,14 +1,15 @@
-"""Keep freed memory in the process between fitting steps and rendered frames (glibc only).
+"""Keep freed memory in the process between rendered frames (glibc only).
 
-Every fitting step and every rendered frame allocates and frees the same few feature maps of a few
-to a few tens of MiB.  glibc's defaults serve such blocks with fresh mappings and hand freed heap
-back to the kernel, so each step faults its maps in again page by page: at 640x272 on two threads
-that was a third of a frame's decode time and a seventh of a fitting step's (docs/benchmarks.md).
-Pinning the two thresholds lets the heap keep and reuse those pages; peak memory still follows the
-largest working set, not the video's length.  The arithmetic, and so every byte, is unchanged.
+Every rendered frame allocates and frees the same few feature maps of a few to a few tens of MiB.
+glibc's defaults serve such blocks with fresh mappings and hand freed heap back to the kernel, so
+each frame faults its maps in again page by page: at 640x272 on two threads that was a quarter of
+a fresh process's decode time (docs/benchmarks.md).  Pinning the two thresholds lets the heap keep
+and reuse those pages; peak memory still follows the largest working set, not the video's length.
+The arithmetic, and so every frame, is unchanged.  (A fit, thousands of steps in one process, was
+no faster with it: glibc's own adaptive threshold settles over a long run.)
 
-Applied once per process when nvc encodes or decodes, unless the user has tuned glibc's allocator
-(its ``MALLOC_*`` variables or ``glibc.malloc`` tunables): their choice wins.  Elsewhere (another C
+Applied once per process when nvc decodes, unless the user has tuned glibc's allocator (its
+``MALLOC_*`` variables or ``glibc.malloc`` tunables): their choice wins.  Elsewhere (another C
 library, another system) it does nothing.
 """
 

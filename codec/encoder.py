@@ -32,7 +32,6 @@ from nvc.datasets.atomic import output_file
 from nvc.models import FitEvent, QuantizedTensor, fit_group, native_bfloat16, psnr_from_mse
 
 from . import checks
-from .allocator import keep_freed_memory
 from .bitstream import BitstreamWriter, decode_cost_problem, is_key_group
 from .checkpoint import Checkpoint
 from .config import MAX_FRAMES, MAX_GROUP_SIZE, CodecConfig, EncoderInfo, VideoHeader, config_to_json
@@ -193,7 +192,6 @@ def encode_video(
         options: what the bytes depend on; session: how this encode runs (progress, resume, job).
     """
     start = time.perf_counter()
-    keep_freed_memory()
     config = options.codec_config(video.height, video.width)
     if problem := decode_cost_problem(config, video.height, video.width):
         raise UsageError(f"the decoder would refuse this network for {video.width}x{video.height}: {problem}")

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from nvc.codec.allocator import keep_freed_memory
 from nvc.codec.config import CodecConfig
 from nvc.codec.rate import Tuning, fit_settings, model_for_video
 from nvc.codec.render import build_network
@@ -52,9 +51,7 @@ a short untimed fit: a fresh process pays for creating its kernels on the first 
 
 
 def iterations_per_second(frames: torch.Tensor, tuning: Tuning, iterations: int) -> float:
-    """Fit a fresh default network (quality 28, medium) to ``frames`` and time it, in a process set
-    up as ``nvc.encode`` sets it up (nvc.codec.allocator)."""
-    keep_freed_memory()
+    """Fit a fresh default network (quality 28, medium) to ``frames`` and time it."""
     count, _, height, width = frames.shape
     config = CodecConfig(model=model_for_video(28, height, width, tuning),
                          group_size=count)

@@ -1,4 +1,4 @@
-"""The allocator thresholds: set once on glibc, left alone where the user tuned malloc."""
+"""The allocator thresholds: set on glibc when decoding, left alone where the user tuned malloc."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 
 import nvc
 from nvc.codec import allocator
-
-from ..conftest import TINY
 
 
 def _on_glibc() -> bool:
@@ -31,11 +29,8 @@ def test_a_user_tuned_allocator_is_left_alone(environ):
     assert allocator._pin_thresholds(environ) is False
 
 
-def test_encoding_and_decoding_keep_freed_memory(tiny_clip, tmp_path, monkeypatch):
+def test_decoding_keeps_freed_memory(tiny_encoded, monkeypatch):
     calls = []
-    for room in ("encoder", "decoder"):
-        monkeypatch.setattr(f"nvc.codec.{room}.keep_freed_memory", lambda room=room: calls.append(room))
-    nvc.encode(tiny_clip[:1], tmp_path / "one.nvc", fps=25, **TINY)
-    assert calls == ["encoder"]
-    assert len(list(nvc.decode(tmp_path / "one.nvc"))) == 1
-    assert calls == ["encoder", "decoder"]
+    monkeypatch.setattr("nvc.codec.decoder.keep_freed_memory", lambda: calls.append("decoder"))
+    assert len(list(nvc.decode(tiny_encoded[0]))) > 0
+    assert calls == ["decoder"]
